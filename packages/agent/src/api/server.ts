@@ -1,0 +1,155 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { rm, chmod } from 'node:fs/promises'
+import type { Member } from '@shoal/core'
+import type { Logger } from '../log.ts'
+import { AddressInUseError } from '../errors.ts'
+import { formatHostPort } from '../config.ts'
+import { failure, statusFor, type Status } from './status.ts'
+
+/** What the api needs from the running agent. */
+export interface ApiBackend {
+  info: () => AgentInfo
+  members: () => Member[]
+  join: (address: string, token: string) => Promise<AgentInfo>
+  leave: () => Promise<void>
+}
+
+export interface AgentInfo {
+  readonly name: string
+  readonly peerId: string
+  readonly clusterId: string
+  readonly version: string
+  readonly api: string
+  readonly addrs: readonly string[]
+}
+
+export interface ApiInit {
+  readonly bind: string
+  readonly port: number
+  /** Unix socket for local control (join, leave): only the data dir's owner reaches it. */
+  readonly socketPath: string
+}
+
+export interface ApiServer {
+  /** Listen on TCP; throws AddressInUseError when the port is taken. */
+  listen: () => Promise<void>
+  /** Listen on the control socket. */
+  listenControl: () => Promise<void>
+  stop: () => Promise<void>
+}
+
+const MAX_BODY_BYTES = 1024 * 1024
+
+type Route = (req: IncomingMessage, body: unknown) => Promise<unknown> | unknown
+
+/**
+ * The agent's HTTP API. The TCP listener serves reads (health, members); the
+ * control socket additionally serves the commands that change this agent's
+ * cluster (join, leave), which only someone with access to its data dir may
+ * send. The issue "API server and kubectl-style CLI" grows this into the
+ * Kubernetes API.
+ */
+export function createApiServer (backend: ApiBackend, init: ApiInit, log: Logger): ApiServer {
+  const publicRoutes: Record<string, Route> = {
+    'GET /healthz': () => 'ok',
+    'GET /readyz': () => 'ok',
+    'GET /api/shoal/v1/info': () => backend.info(),
+    'GET /api/shoal/v1/members': () => ({ kind: 'MemberList', apiVersion: 'shoal/v1', items: backend.members() })
+  }
+  const controlRoutes: Record<string, Route> = {
+    ...publicRoutes,
+    'POST /api/shoal/v1/join': async (_req, body) => {
+      const { address, token } = (body ?? {}) as { address?: unknown, token?: unknown }
+      if (typeof address !== 'string' || address.length === 0) throw new BadRequest('address: required, HOST[:PORT]')
+      if (typeof token !== 'string' || token.length === 0) throw new BadRequest('token: required')
+      return await backend.join(address, token)
+    },
+    'POST /api/shoal/v1/leave': async () => {
+      await backend.leave()
+      return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', message: 'left the cluster', code: 200 }
+    }
+  }
+
+  const handler = (routes: Record<string, Route>) => (req: IncomingMessage, res: ServerResponse): void => {
+    const path = (req.url ?? '/').split('?')[0]
+    const route = routes[`${req.method ?? 'GET'} ${path}`]
+    if (route === undefined) {
+      const known = Object.keys(routes).some(k => k.endsWith(` ${path}`))
+      send(res, known ? failure(405, 'MethodNotAllowed', `${req.method} is not allowed on ${path}`) : failure(404, 'NotFound', `the server could not find the requested resource ${path}`))
+      return
+    }
+    readBody(req)
+      .then(async body => await route(req, body))
+      .then(result => { send(res, result) })
+      .catch((err: unknown) => {
+        const status = err instanceof BadRequest ? failure(400, 'BadRequest', err.message) : statusFor(err)
+        if (status.code >= 500) log.warn({ err: (err as Error).message, path }, 'request failed')
+        send(res, status)
+      })
+  }
+
+  const tcp = createServer(handler(publicRoutes))
+  const control = createServer(handler(controlRoutes))
+
+  return {
+    async listen () {
+      await new Promise<void>((resolve, reject) => {
+        tcp.once('error', (err: NodeJS.ErrnoException) => {
+          reject(err.code === 'EADDRINUSE' ? new AddressInUseError('api', formatHostPort(init.bind, init.port), { cause: err }) : err)
+        })
+        tcp.listen(init.port, init.bind, () => resolve())
+      })
+      log.info({ address: formatHostPort(init.bind, init.port) }, 'api listening')
+    },
+    async listenControl () {
+      await rm(init.socketPath, { force: true })
+      await new Promise<void>((resolve, reject) => {
+        control.once('error', reject)
+        control.listen(init.socketPath, () => resolve())
+      })
+      await chmod(init.socketPath, 0o600)
+    },
+    async stop () {
+      await Promise.all([close(tcp), close(control)])
+      await rm(init.socketPath, { force: true })
+    }
+  }
+}
+
+class BadRequest extends Error {}
+
+async function close (server: Server): Promise<void> {
+  if (!server.listening) return
+  server.closeAllConnections()
+  await new Promise<void>(resolve => server.close(() => resolve()))
+}
+
+async function readBody (req: IncomingMessage): Promise<unknown> {
+  if (req.method === 'GET' || req.method === 'HEAD') return undefined
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length
+    if (size > MAX_BODY_BYTES) throw new BadRequest(`request body larger than ${MAX_BODY_BYTES} bytes`)
+    chunks.push(chunk as Buffer)
+  }
+  if (size === 0) return undefined
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'))
+  } catch {
+    throw new BadRequest('request body is not valid JSON')
+  }
+}
+
+function send (res: ServerResponse, body: unknown): void {
+  const code = isStatus(body) ? body.code : 200
+  if (typeof body === 'string') {
+    res.writeHead(code, { 'content-type': 'text/plain; charset=utf-8' }).end(body)
+    return
+  }
+  res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(body))
+}
+
+function isStatus (v: unknown): v is Status {
+  return typeof v === 'object' && v !== null && (v as Status).kind === 'Status'
+}

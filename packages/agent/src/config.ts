@@ -1,0 +1,111 @@
+import { homedir, hostname, networkInterfaces } from 'node:os'
+import { isIP } from 'node:net'
+import { join } from 'node:path'
+import { InvalidConfigError, checkNodeName, resolveMembersConfig, type MembersConfig } from '@shoal/core'
+
+export const DEFAULT_MESH_PORT = 7946
+export const DEFAULT_API_PORT = 6443
+
+export interface AgentConfig {
+  /** Where identity, cluster and state live. */
+  readonly dataDir: string
+  /** Node name, unique in the cluster. */
+  readonly name: string
+  /** Address to listen on for the mesh and the API. */
+  readonly bind: string
+  /** Address the other members use to reach this one. */
+  readonly advertise: string
+  /** Mesh (libp2p) TCP port. */
+  readonly port: number
+  /** HTTP API TCP port. */
+  readonly apiPort: number
+  /** `HOST[:PORT]` of a member to join through, on first start. */
+  readonly join?: string
+  /** Join token, printed by `shoal token` on a member. */
+  readonly token?: string
+  readonly members: MembersConfig
+}
+
+export type AgentInit = Partial<Omit<AgentConfig, 'members'>> & { members?: Partial<MembersConfig> }
+
+/** `/var/lib/shoal` for root, else `~/.shoal`. */
+export function defaultDataDir (): string {
+  return process.getuid?.() === 0 ? '/var/lib/shoal' : join(homedir(), '.shoal')
+}
+
+/** The first non-internal IPv4 address of this machine, else loopback. */
+export function defaultAdvertise (bind: string): string {
+  if (bind !== '0.0.0.0' && bind !== '::') return bind
+  for (const addrs of Object.values(networkInterfaces())) {
+    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address
+  }
+  return '127.0.0.1'
+}
+
+function checkPort (what: string, port: number, problems: string[]): void {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) problems.push(`${what} must be a TCP port 1-65535, got ${String(port)}`)
+}
+
+/** Resolve defaults and check everything once; every problem is reported together. */
+export function resolveAgentConfig (init: AgentInit = {}): AgentConfig {
+  const problems: string[] = []
+  const bind = init.bind ?? '0.0.0.0'
+  if (isIP(bind) === 0) problems.push(`--bind must be an IP address, got ${JSON.stringify(bind)}`)
+  const advertise = init.advertise ?? defaultAdvertise(bind)
+  if (isIP(advertise) === 0) problems.push(`--advertise must be an IP address, got ${JSON.stringify(advertise)}`)
+  else if (advertise === '0.0.0.0' || advertise === '::') problems.push('--advertise must be an address others can reach, not a wildcard')
+  const name = init.name ?? hostname().toLowerCase()
+  const nameProblem = checkNodeName(name)
+  if (nameProblem !== undefined) problems.push(`--name: ${nameProblem}`)
+  const port = init.port ?? DEFAULT_MESH_PORT
+  const apiPort = init.apiPort ?? DEFAULT_API_PORT
+  checkPort('--port', port, problems)
+  checkPort('--api-port', apiPort, problems)
+  if (port === apiPort) problems.push('--port and --api-port must differ')
+  if (init.token !== undefined && init.join === undefined) problems.push('--token is only used with --join HOST[:PORT]')
+  if (init.join !== undefined) {
+    try {
+      parseHostPort(init.join, DEFAULT_MESH_PORT)
+    } catch (err) {
+      problems.push(`--join: ${(err as Error).message}`)
+    }
+  }
+  let members: MembersConfig | undefined
+  try {
+    members = resolveMembersConfig(init.members)
+  } catch (err) {
+    if (err instanceof InvalidConfigError) problems.push(...err.problems)
+    else throw err
+  }
+  if (problems.length > 0 || members === undefined) throw new InvalidConfigError(problems)
+  return Object.freeze({ dataDir: init.dataDir ?? defaultDataDir(), name, bind, advertise, port, apiPort, join: init.join, token: init.token, members })
+}
+
+/** Parse `HOST`, `HOST:PORT`, `[V6]` or `[V6]:PORT`. */
+export function parseHostPort (value: string, defaultPort: number): { host: string, port: number } {
+  const v = value.trim()
+  let host: string
+  let portText: string | undefined
+  const bracket = /^\[([^\]]+)\](?::(.*))?$/.exec(v)
+  if (bracket !== null) {
+    host = bracket[1]!
+    portText = bracket[2]
+  } else if (isIP(v) === 6) {
+    host = v
+  } else {
+    const i = v.lastIndexOf(':')
+    host = i < 0 ? v : v.slice(0, i)
+    portText = i < 0 ? undefined : v.slice(i + 1)
+  }
+  if (host.length === 0 || /[\s/]/.test(host)) throw new Error(`${JSON.stringify(value)} is not HOST[:PORT]`)
+  const port = portText === undefined ? defaultPort : Number(portText)
+  if (!/^\d+$/.test(portText ?? '1') || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new Error(`${JSON.stringify(value)} has an invalid port`)
+  }
+  return { host, port }
+}
+
+/** `HOST:PORT`, bracketing IPv6. */
+export function formatHostPort (host: string, port: number): string {
+  return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`
+}

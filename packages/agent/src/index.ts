@@ -1,0 +1,7 @@
+export { startAgent, type Agent } from './agent.ts'
+export { resolveAgentConfig, defaultDataDir, parseHostPort, formatHostPort, DEFAULT_API_PORT, DEFAULT_MESH_PORT, type AgentConfig, type AgentInit } from './config.ts'
+export { DataDir } from './data-dir.ts'
+export { decodeToken, encodeToken } from './cluster/token.ts'
+export { createRootLogger, createSilentLogger, type Logger } from './log.ts'
+export { VERSION } from './version.ts'
+export * from './errors.ts'

@@ -1,0 +1,100 @@
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { tcp } from '@libp2p/tcp'
+import { noise } from '@libp2p/noise'
+import { yamux } from '@libp2p/yamux'
+import { identify, type Identify } from '@libp2p/identify'
+import { ping, type Ping } from '@libp2p/ping'
+import { preSharedKey } from '@libp2p/pnet'
+import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import type { PrivateKey } from '@libp2p/interface'
+import { isIP } from 'node:net'
+import { pnetKey, type ClusterSecret } from '../cluster/token.ts'
+import { AddressInUseError } from '../errors.ts'
+import { formatHostPort } from '../config.ts'
+import type { Logger } from '../log.ts'
+
+export type MeshServices = { identify: Identify, ping: Ping, pubsub: GossipSub }
+export type MeshNode = Libp2p<MeshServices>
+
+export interface MeshInit {
+  readonly privateKey: PrivateKey
+  readonly cluster: ClusterSecret
+  readonly bind: string
+  readonly advertise: string
+  readonly port: number
+}
+
+export interface Mesh {
+  readonly node: MeshNode
+  readonly peerId: string
+  /** The multiaddrs other members dial, built from --advertise. */
+  readonly addrs: readonly string[]
+  start: () => Promise<void>
+  stop: () => Promise<void>
+}
+
+export function ipMultiaddr (host: string, port: number): Multiaddr {
+  return multiaddr(`/${isIP(host) === 6 ? 'ip6' : 'ip4'}/${host}/tcp/${port}`)
+}
+
+/**
+ * The libp2p host: TCP, a pre-shared-key private network derived from the
+ * cluster secret (a machine without it cannot complete even the first
+ * handshake), noise, yamux, identify, ping, and gossipsub for membership.
+ */
+export async function createMesh (init: MeshInit, log: Logger): Promise<Mesh> {
+  const listen = ipMultiaddr(init.bind, init.port)
+  const announce = ipMultiaddr(init.advertise, init.port)
+  const node = await createLibp2p({
+    start: false,
+    privateKey: init.privateKey,
+    addresses: { listen: [listen.toString()], announce: [announce.toString()] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionProtector: preSharedKey({ psk: pnetKey(init.cluster) }),
+    connectionManager: { maxConnections: 1000 },
+    services: {
+      identify: identify(),
+      ping: ping(),
+      pubsub: gossipsub({
+        emitSelf: false,
+        // A lone first member publishes its heartbeat to nobody; that is fine.
+        allowPublishToZeroTopicPeers: true,
+        // Send own messages straight to every subscribed peer, not only the mesh.
+        floodPublish: true,
+        // Membership must not depend on peer scoring in a small, trusted cluster.
+        scoreThresholds: { gossipThreshold: -Infinity, publishThreshold: -Infinity, graylistThreshold: -Infinity, acceptPXThreshold: Infinity, opportunisticGraftThreshold: Infinity },
+        heartbeatInterval: 500
+      })
+    }
+  }) as MeshNode
+  const peerId = node.peerId.toString()
+  return {
+    node,
+    peerId,
+    addrs: [announce.toString()],
+    async start () {
+      try {
+        await node.start()
+      } catch (err) {
+        await Promise.resolve(node.stop()).catch(() => {})
+        if (isAddressInUse(err)) throw new AddressInUseError('mesh', formatHostPort(init.bind, init.port), { cause: err })
+        throw err
+      }
+      log.info({ peerId, listen: listen.toString(), announce: announce.toString() }, 'mesh listening')
+    },
+    async stop () {
+      await node.stop()
+    }
+  }
+}
+
+function isAddressInUse (err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE' || /EADDRINUSE/.test(e.message)) return true
+    if (e instanceof AggregateError && e.errors.some(isAddressInUse)) return true
+  }
+  return false
+}

@@ -1,0 +1,64 @@
+import { startAgent, createRootLogger, type AgentInit } from '@shoal/agent'
+
+export interface AgentFlags {
+  dataDir?: string
+  name?: string
+  bind?: string
+  advertise?: string
+  port?: number
+  apiPort?: number
+  join?: string
+  token?: string
+  heartbeatMs?: number
+  suspectAfterMs?: number
+  suspicionTimeoutMs?: number
+  logLevel?: string
+}
+
+/** Flags win over environment variables, which win over defaults. */
+export function agentInitFrom (flags: AgentFlags, env: NodeJS.ProcessEnv): AgentInit {
+  const str = (flag: unknown, name: string): string | undefined => flag !== undefined ? String(flag) : env[name]
+  const num = (flag: unknown, name: string): number | undefined => {
+    const v = str(flag, name)
+    return v === undefined || v === '' ? undefined : Number(v)
+  }
+  const members = {
+    heartbeatIntervalMs: num(flags.heartbeatMs, 'SHOAL_HEARTBEAT_MS'),
+    suspectAfterMs: num(flags.suspectAfterMs, 'SHOAL_SUSPECT_AFTER_MS'),
+    suspicionTimeoutMs: num(flags.suspicionTimeoutMs, 'SHOAL_SUSPICION_TIMEOUT_MS')
+  }
+  return dropUndefined({
+    dataDir: str(flags.dataDir, 'SHOAL_DATA_DIR'),
+    name: str(flags.name, 'SHOAL_NAME'),
+    bind: str(flags.bind, 'SHOAL_BIND'),
+    advertise: str(flags.advertise, 'SHOAL_ADVERTISE'),
+    port: num(flags.port, 'SHOAL_PORT'),
+    apiPort: num(flags.apiPort, 'SHOAL_API_PORT'),
+    join: str(flags.join, 'SHOAL_JOIN'),
+    token: str(flags.token, 'SHOAL_TOKEN'),
+    members: dropUndefined(members)
+  })
+}
+
+function dropUndefined<T extends object> (o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T
+}
+
+/** `shoal agent`: run the agent in this process until SIGTERM/SIGINT or `shoal leave`. */
+export async function runAgent (flags: AgentFlags): Promise<void> {
+  const init = agentInitFrom(flags, process.env)
+  const log = createRootLogger({ level: str(flags.logLevel) ?? process.env.SHOAL_LOG_LEVEL, name: init.name })
+  const agent = await startAgent(init, log)
+  const onSignal = (signal: string): void => {
+    log.info({ signal }, 'signal received, shutting down')
+    agent.stop({ announce: true }).catch((err: Error) => log.error({ err: err.message }, 'shutdown failed'))
+  }
+  process.once('SIGTERM', onSignal)
+  process.once('SIGINT', onSignal)
+  await agent.stopped
+  log.flush()
+}
+
+function str (v: unknown): string | undefined {
+  return v === undefined ? undefined : String(v)
+}

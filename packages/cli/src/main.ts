@@ -1,0 +1,85 @@
+import { cac } from 'cac'
+import { defaultDataDir, VERSION, ShoalError } from '@shoal/agent'
+import { InvalidConfigError } from '@shoal/core'
+import { CliError } from './client.ts'
+import { runAgent, type AgentFlags } from './commands/agent.ts'
+import { joinCluster, leaveCluster, listMembers, printToken } from './commands/cluster.ts'
+
+const cli = cac('shoal')
+const dataDirHelp = 'agent data dir (env SHOAL_DATA_DIR; default /var/lib/shoal as root, else ~/.shoal)'
+const dataDirOf = (flags: { dataDir?: unknown }): string => flags.dataDir !== undefined ? String(flags.dataDir) : process.env.SHOAL_DATA_DIR ?? defaultDataDir()
+
+cli.command('agent', 'Run the Shoal agent on this machine (creates a cluster, or joins one with --join)')
+  .option('--data-dir <dir>', dataDirHelp)
+  .option('--name <name>', 'node name, unique in the cluster (env SHOAL_NAME; default: the hostname)')
+  .option('--bind <addr>', 'address to listen on (env SHOAL_BIND; default 0.0.0.0)')
+  .option('--advertise <addr>', 'address the other members use to reach this one (env SHOAL_ADVERTISE; default: --bind, or the first non-loopback address)')
+  .option('--port <port>', 'mesh TCP port (env SHOAL_PORT; default 7946)')
+  .option('--api-port <port>', 'HTTP API TCP port (env SHOAL_API_PORT; default 6443)')
+  .option('--join <host[:port]>', 'join the cluster of the member at this address (env SHOAL_JOIN)')
+  .option('--token <token>', 'join token, printed by `shoal token` on a member (env SHOAL_TOKEN)')
+  .option('--heartbeat-ms <ms>', 'membership heartbeat interval (env SHOAL_HEARTBEAT_MS; default 500)')
+  .option('--suspect-after-ms <ms>', 'silence before a member is suspect (env SHOAL_SUSPECT_AFTER_MS; default 2000)')
+  .option('--suspicion-timeout-ms <ms>', 'time a suspect has to refute before it is dead (env SHOAL_SUSPICION_TIMEOUT_MS; default 1000)')
+  .option('--log-level <level>', 'trace, debug, info, warn or error (env SHOAL_LOG_LEVEL; default info)')
+  .example('shoal agent                                   # first machine: creates a cluster')
+  .example('shoal agent --join 10.0.0.5 --token shoal1_…  # another machine joins it')
+  .action(async (flags: AgentFlags) => { await runAgent(flags) })
+
+cli.command('join <host[:port]>', 'Make the running local agent join the cluster of the member at this address')
+  .option('--token <token>', 'join token, printed by `shoal token` on a member (env SHOAL_TOKEN)')
+  .option('--data-dir <dir>', dataDirHelp)
+  .example('shoal join 10.0.0.5 --token shoal1_…')
+  .action(async (address: string, flags: { token?: string, dataDir?: string }) => {
+    const token = flags.token !== undefined ? String(flags.token) : process.env.SHOAL_TOKEN
+    if (token === undefined) throw new CliError('--token is required (run `shoal token` on a member to print it)')
+    process.stdout.write(await joinCluster(dataDirOf(flags), String(address), token))
+  })
+
+cli.command('leave', 'Make the local agent announce its departure, forget the cluster and stop')
+  .option('--data-dir <dir>', dataDirHelp)
+  .example('shoal leave')
+  .action(async (flags: { dataDir?: string }) => { process.stdout.write(await leaveCluster(dataDirOf(flags))) })
+
+cli.command('token', 'Print the join token of the local agent\'s cluster')
+  .option('--data-dir <dir>', dataDirHelp)
+  .example('shoal token')
+  .action(async (flags: { dataDir?: string }) => { process.stdout.write(await printToken(dataDirOf(flags))) })
+
+cli.command('members', 'List the cluster\'s members as one agent sees them')
+  .option('--server <host[:port]>', 'the agent to ask (env SHOAL_SERVER; default: the local agent)')
+  .option('--data-dir <dir>', dataDirHelp)
+  .option('-o, --output <format>', 'json or wide')
+  .example('shoal members')
+  .example('shoal members --server 10.0.0.5 -o json')
+  .action(async (flags: { server?: string, dataDir?: string, output?: string }) => {
+    const server = flags.server !== undefined ? String(flags.server) : process.env.SHOAL_SERVER
+    process.stdout.write(await listMembers(server, dataDirOf(flags), flags.output, Date.now()))
+  })
+
+cli.command('version', 'Print the version').action(() => { process.stdout.write(`shoal ${VERSION}\n`) })
+
+cli.help()
+cli.version(VERSION)
+
+/** Every failure is one line on stderr and exit code 1. */
+function fail (err: unknown): never {
+  const known = err instanceof CliError || err instanceof ShoalError || err instanceof InvalidConfigError
+  const message = err instanceof Error ? err.message : String(err)
+  process.stderr.write(`error: ${message}\n`)
+  if (!known && process.env.SHOAL_DEBUG !== undefined) process.stderr.write(`${(err as Error).stack}\n`)
+  process.exit(1)
+}
+
+try {
+  cli.parse(process.argv, { run: false })
+  if (cli.matchedCommand === undefined) {
+    if (cli.args.length > 0) throw new CliError(`unknown command ${JSON.stringify(cli.args[0])}; see \`shoal --help\``)
+    if (!cli.options.help && !cli.options.version) cli.outputHelp()
+  } else {
+    await cli.runMatchedCommand()
+    if (cli.matchedCommandName === 'agent') process.exit(0)
+  }
+} catch (err) {
+  fail(err)
+}

@@ -1,0 +1,52 @@
+/** What a member says about itself in every heartbeat. */
+export interface MemberInfo {
+  /** Node name, unique in the cluster (defaults to the hostname). */
+  readonly name: string
+  /** libp2p peer id (base58), stable across restarts: the key lives in the data dir. */
+  readonly peerId: string
+  /** Mesh multiaddrs others should dial, e.g. `/ip4/10.0.0.5/tcp/7946`. */
+  readonly addrs: readonly string[]
+  /** `HOST:PORT` of the member's HTTP API. */
+  readonly api: string
+  readonly capacity: { readonly cpus: number, readonly memoryBytes: number }
+  /** Agent version, e.g. `0.1.0`. */
+  readonly version: string
+}
+
+export type MemberState = 'alive' | 'suspect' | 'dead' | 'left'
+
+export interface Member extends MemberInfo {
+  readonly state: MemberState
+  /** Raised only by the member itself: to refute suspicion, or at every start. */
+  readonly incarnation: number
+  /** When we last had first-hand evidence (a heartbeat) of it, ms since epoch. */
+  readonly lastSeenMs: number
+  /** When it entered its current state, ms since epoch. */
+  readonly stateSinceMs: number
+}
+
+/** Why a member departed: `leave` forgets the cluster, `shutdown` is a graceful stop. */
+export type LeaveReason = 'leave' | 'shutdown'
+
+/**
+ * Messages on the membership gossip topic. Plain JSON; the agent validates each
+ * one on arrival (see `parseGossipMessage`) before it reaches the table.
+ * `alive` and `leave` are only accepted from the member they describe.
+ */
+export type GossipMessage =
+  | { readonly type: 'alive', readonly info: MemberInfo, readonly incarnation: number }
+  | { readonly type: 'suspect', readonly name: string, readonly incarnation: number, readonly from: string }
+  | { readonly type: 'dead', readonly name: string, readonly incarnation: number, readonly from: string }
+  | { readonly type: 'leave', readonly name: string, readonly incarnation: number, readonly reason: LeaveReason }
+
+export interface MemberChange {
+  readonly name: string
+  readonly from: MemberState | undefined
+  readonly to: MemberState
+}
+
+/** What the table asks of its caller after an input: gossip to publish, transitions that happened. */
+export interface MemberOutput {
+  readonly broadcasts: GossipMessage[]
+  readonly changes: MemberChange[]
+}

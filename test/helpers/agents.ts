@@ -1,0 +1,112 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { once } from 'node:events'
+import type { Member } from '@shoal/core'
+import { waitFor } from './wait.ts'
+
+export const SHOAL_BIN = new URL('../../packages/cli/bin/shoal.js', import.meta.url).pathname
+
+export interface RunResult { code: number | null, stdout: string, stderr: string }
+
+/** Run one `shoal` command to completion. */
+export async function shoal (args: readonly string[], opts: { env?: NodeJS.ProcessEnv, timeoutMs?: number } = {}): Promise<RunResult> {
+  const child = spawn(process.execPath, [SHOAL_BIN, ...args], { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (c: Buffer) => { stdout += c.toString() })
+  child.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
+  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000)
+  const [code] = await once(child, 'exit') as [number | null]
+  clearTimeout(timer)
+  return { code, stdout, stderr }
+}
+
+/** A scratch folder for one test file's data dirs and logs, removed at the end. */
+export function scratchDir (label: string): { path: string, remove: () => void } {
+  const path = mkdtempSync(join(tmpdir(), `shoal-${label}-`))
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) }
+}
+
+/** One `shoal agent` process on its own loopback address. */
+export class AgentProcess {
+  readonly name: string
+  readonly ip: string
+  readonly dataDir: string
+  readonly logPath: string
+  proc: ChildProcess | undefined
+  #exit: Promise<number | null> | undefined
+  #stderr = ''
+
+  constructor (root: string, name: string, ip: string) {
+    this.name = name
+    this.ip = ip
+    this.dataDir = join(root, name)
+    this.logPath = join(root, `${name}.log`)
+  }
+
+  get api (): string { return `http://${this.ip}:6443` }
+  get stderr (): string { return this.#stderr }
+
+  /** Spawn the agent; resolves once its API answers (or rejects if it exits first). */
+  async start (extra: readonly string[] = [], env: NodeJS.ProcessEnv = {}): Promise<void> {
+    const log = createWriteStream(this.logPath, { flags: 'a' })
+    this.#stderr = ''
+    const proc = spawn(process.execPath, [SHOAL_BIN, 'agent', '--name', this.name, '--bind', this.ip, '--data-dir', this.dataDir, ...extra], {
+      env: { ...process.env, SHOAL_LOG_LEVEL: 'debug', ...env },
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
+    this.proc = proc
+    proc.stdout.pipe(log)
+    proc.stderr.on('data', (c: Buffer) => { this.#stderr += c.toString(); log.write(c) })
+    this.#exit = once(proc, 'exit').then(([code]) => code as number | null)
+    const exited = this.#exit.then(code => { throw new Error(`agent ${this.name} exited with ${code}: ${this.#stderr.trim()}`) })
+    await Promise.race([exited, waitFor(`agent ${this.name} API`, async () => (await fetch(`${this.api}/healthz`)).ok, { timeoutMs: 20_000 })])
+  }
+
+  async waitExit (timeoutMs = 10_000): Promise<number | null> {
+    if (this.#exit === undefined) return null
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const timeout = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(new Error(`agent ${this.name} did not exit within ${timeoutMs} ms`)), timeoutMs) })
+    try {
+      return await Promise.race([this.#exit, timeout])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  get running (): boolean { return this.proc !== undefined && this.proc.exitCode === null && this.proc.signalCode === null }
+
+  kill (signal: NodeJS.Signals = 'SIGKILL'): void {
+    this.proc?.kill(signal)
+  }
+
+  async members (): Promise<Member[]> {
+    const res = await fetch(`${this.api}/api/shoal/v1/members`)
+    if (!res.ok) throw new Error(`members from ${this.name}: HTTP ${res.status}`)
+    return ((await res.json()) as { items: Member[] }).items
+  }
+
+  /** The state this agent sees `name` in, or undefined if unknown. */
+  async stateOf (name: string): Promise<string | undefined> {
+    return (await this.members()).find(m => m.name === name)?.state
+  }
+
+  /** Stop it for good at the end of a test: SIGKILL and wait. */
+  async destroy (): Promise<void> {
+    if (this.running) {
+      this.kill('SIGKILL')
+      await this.waitExit()
+    }
+  }
+}
+
+/** True when every agent in `observers` sees exactly the members `expected` with `state`. */
+export async function allSee (observers: readonly AgentProcess[], expected: Record<string, string>): Promise<boolean> {
+  for (const o of observers) {
+    const seen = Object.fromEntries((await o.members()).map(m => [m.name, m.state]))
+    for (const [name, state] of Object.entries(expected)) if (seen[name] !== state) return false
+  }
+  return true
+}
