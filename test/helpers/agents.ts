@@ -62,7 +62,7 @@ export class AgentProcess {
     proc.stderr.on('data', (c: Buffer) => { this.#stderr += c.toString(); log.write(c) })
     this.#exit = once(proc, 'exit').then(([code]) => code as number | null)
     const exited = this.#exit.then(code => { throw new Error(`agent ${this.name} exited with ${code}: ${this.#stderr.trim()}`) })
-    await Promise.race([exited, waitFor(`agent ${this.name} API`, async () => (await fetch(`${this.api}/healthz`)).ok, { timeoutMs: 20_000 })])
+    await Promise.race([exited, waitFor(`agent ${this.name} API`, async () => (await fetch(`${this.api}/readyz`)).ok, { timeoutMs: 20_000 })])
   }
 
   async waitExit (timeoutMs = 10_000): Promise<number | null> {

@@ -134,7 +134,9 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
     await stopping
   }
 
+  let started = false
   const apiServer: ApiServer = createApiServer({
+    ready: () => started && session !== undefined,
     info,
     members: () => session?.members.list() ?? [],
     join: async (address, token) => {
@@ -171,6 +173,7 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
     session = await openSession(stored ?? fromToken ?? newCluster(), config.join, mode === 'join')
     await apiServer.listenControl()
     await session.members.start()
+    started = true
     log.info({ name: config.name, peerId, cluster: session.cluster.id, mode, api }, mode === 'create' ? 'created a new cluster' : 'agent started')
   } catch (err) {
     await apiServer.stop().catch(() => {})

@@ -26,7 +26,7 @@ cli.command('agent', 'Run the Shoal agent on this machine (creates a cluster, or
   .example('shoal agent --join 10.0.0.5 --token shoal1_…  # another machine joins it')
   .action(async (flags: AgentFlags) => { await runAgent(flags) })
 
-cli.command('join <host[:port]>', 'Make the running local agent join the cluster of the member at this address')
+cli.command('join <address>', 'Make the running local agent join the cluster of the member at ADDRESS (HOST[:PORT])')
   .option('--token <token>', 'join token, printed by `shoal token` on a member (env SHOAL_TOKEN)')
   .option('--data-dir <dir>', dataDirHelp)
   .example('shoal join 10.0.0.5 --token shoal1_…')

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { rm, chmod } from 'node:fs/promises'
-import type { Member } from '@shoal/core'
+import { ShoalError, type Member } from '@shoal/core'
 import type { Logger } from '../log.ts'
 import { AddressInUseError } from '../errors.ts'
 import { formatHostPort } from '../config.ts'
@@ -8,6 +8,8 @@ import { failure, statusFor, type Status } from './status.ts'
 
 /** What the api needs from the running agent. */
 export interface ApiBackend {
+  /** False until the agent has fully started: /readyz answers 503 until then. */
+  ready: () => boolean
   info: () => AgentInfo
   members: () => Member[]
   join: (address: string, token: string) => Promise<AgentInfo>
@@ -52,7 +54,10 @@ type Route = (req: IncomingMessage, body: unknown) => Promise<unknown> | unknown
 export function createApiServer (backend: ApiBackend, init: ApiInit, log: Logger): ApiServer {
   const publicRoutes: Record<string, Route> = {
     'GET /healthz': () => 'ok',
-    'GET /readyz': () => 'ok',
+    'GET /readyz': () => {
+      if (!backend.ready()) throw new ShoalError('NotReady', 503, 'the agent is starting')
+      return 'ok'
+    },
     'GET /api/shoal/v1/info': () => backend.info(),
     'GET /api/shoal/v1/members': () => ({ kind: 'MemberList', apiVersion: 'shoal/v1', items: backend.members() })
   }
