@@ -6,6 +6,10 @@ import { once } from 'node:events'
 import type { Member } from '@shoal/core'
 import { waitFor } from './wait.ts'
 
+/** Every agent process the tests spawned and that still runs: none outlives the test process. */
+const live = new Set<ChildProcess>()
+process.on('exit', () => { for (const p of live) p.kill('SIGKILL') })
+
 export const SHOAL_BIN = new URL('../../packages/cli/bin/shoal.js', import.meta.url).pathname
 
 export interface RunResult { code: number | null, stdout: string, stderr: string }
@@ -58,11 +62,17 @@ export class AgentProcess {
       stdio: ['ignore', 'pipe', 'pipe']
     })
     this.proc = proc
+    live.add(proc)
     proc.stdout.pipe(log)
     proc.stderr.on('data', (c: Buffer) => { this.#stderr += c.toString(); log.write(c) })
-    this.#exit = once(proc, 'exit').then(([code]) => code as number | null)
+    this.#exit = once(proc, 'exit').then(([code]) => {
+      live.delete(proc)
+      return code as number | null
+    })
     const exited = this.#exit.then(code => { throw new Error(`agent ${this.name} exited with ${code}: ${this.#stderr.trim()}`) })
     await Promise.race([exited, waitFor(`agent ${this.name} API`, async () => (await fetch(`${this.api}/readyz`)).ok, { timeoutMs: 20_000 })])
+    const info = await (await fetch(`${this.api}/api/shoal/v1/info`)).json() as { name: string }
+    if (info.name !== this.name) throw new Error(`another agent (${info.name}) answers on ${this.api}; is a stray agent running?`)
   }
 
   async waitExit (timeoutMs = 10_000): Promise<number | null> {
@@ -104,9 +114,6 @@ export class AgentProcess {
 
 /** True when every agent in `observers` sees exactly the members `expected` with `state`. */
 export async function allSee (observers: readonly AgentProcess[], expected: Record<string, string>): Promise<boolean> {
-  for (const o of observers) {
-    const seen = Object.fromEntries((await o.members()).map(m => [m.name, m.state]))
-    for (const [name, state] of Object.entries(expected)) if (seen[name] !== state) return false
-  }
-  return true
+  const views = await Promise.all(observers.map(async o => Object.fromEntries((await o.members()).map(m => [m.name, m.state]))))
+  return views.every(seen => Object.entries(expected).every(([name, state]) => seen[name] === state))
 }

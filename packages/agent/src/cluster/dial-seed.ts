@@ -3,6 +3,7 @@ import type { Connection } from '@libp2p/interface'
 import type { MeshNode } from '../mesh/mesh.ts'
 import { ipMultiaddr } from '../mesh/mesh.ts'
 import { JoinFailedError } from '../errors.ts'
+import { ClusterKeyMismatchError } from '../mesh/cluster-key.ts'
 import { DEFAULT_MESH_PORT, parseHostPort } from '../config.ts'
 
 /** How long a join may take to connect before it is reported unreachable, ms. */
@@ -24,17 +25,20 @@ export async function dialSeed (node: MeshNode, address: string, signal?: AbortS
   try {
     return await node.dial(ipMultiaddr(ip, port), { signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]) })
   } catch (err) {
+    if (process.env.SHOAL_DEBUG !== undefined) process.stderr.write(`dial ${address}: ${describe(err)}\n`)
     throw new JoinFailedError(address, explainDialError(err, timeout.aborted), { cause: err })
   }
 }
 
 function explainDialError (err: unknown, timedOut: boolean): string {
   const text = describe(err)
+  if (text.includes(ClusterKeyMismatchError.NAME)) return 'the secure handshake failed: the token is not this cluster\'s'
+  if (/ECONNRESET|EPIPE/.test(text)) return 'the connection was reset (is that a Shoal agent?)'
   if (/ECONNREFUSED/.test(text)) return 'connection refused (is a Shoal agent running there, on that port?)'
   if (/EHOSTUNREACH|ENETUNREACH/.test(text)) return 'the host is unreachable'
   if (/ENOTFOUND|EAI_AGAIN/.test(text)) return 'the host name does not resolve'
   if (timedOut || /ETIMEDOUT|aborted|timeout/i.test(text)) return `no answer within ${JOIN_DIAL_TIMEOUT_MS / 1000} s (wrong address, or a firewall?)`
-  return 'the secure handshake failed: the token is not this cluster\'s (or that is not a Shoal agent)'
+  return `the connection failed (${text.split(' | ')[0]})`
 }
 
 function describe (err: unknown): string {

@@ -4,12 +4,12 @@ import { noise } from '@libp2p/noise'
 import { yamux } from '@libp2p/yamux'
 import { identify, type Identify } from '@libp2p/identify'
 import { ping, type Ping } from '@libp2p/ping'
-import { preSharedKey } from '@libp2p/pnet'
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { PrivateKey } from '@libp2p/interface'
 import { isIP } from 'node:net'
-import { pnetKey, type ClusterSecret } from '../cluster/token.ts'
+import type { ClusterSecret } from '../cluster/token.ts'
+import { clusterKeyProtector } from './cluster-key.ts'
 import { AddressInUseError } from '../errors.ts'
 import { formatHostPort } from '../config.ts'
 import type { Logger } from '../log.ts'
@@ -53,8 +53,15 @@ export async function createMesh (init: MeshInit, log: Logger): Promise<Mesh> {
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    connectionProtector: preSharedKey({ psk: pnetKey(init.cluster) }),
-    connectionManager: { maxConnections: 1000 },
+    connectionProtector: clusterKeyProtector(init.cluster),
+    connectionManager: {
+      maxConnections: 1000,
+      // libp2p's defaults (5 new connections per second per host, 10 pending
+      // upgrades) refuse a rack of machines joining at once, or many agents on
+      // one host. Strangers cannot get past the pre-shared key anyway.
+      inboundConnectionThreshold: 200,
+      maxIncomingPendingConnections: 200
+    },
     services: {
       identify: identify(),
       ping: ping(),

@@ -1,4 +1,4 @@
-import { startAgent, createRootLogger, type AgentInit } from '@shoal/agent'
+import { startAgent, createRootLogger, resolveAgentConfig, type AgentInit } from '@shoal/agent'
 
 export interface AgentFlags {
   dataDir?: string
@@ -46,9 +46,9 @@ function dropUndefined<T extends object> (o: T): T {
 
 /** `shoal agent`: run the agent in this process until SIGTERM/SIGINT or `shoal leave`. */
 export async function runAgent (flags: AgentFlags): Promise<void> {
-  const init = agentInitFrom(flags, process.env)
-  const log = createRootLogger({ level: str(flags.logLevel) ?? process.env.SHOAL_LOG_LEVEL, name: init.name })
-  const agent = await startAgent(init, log)
+  const config = resolveAgentConfig(agentInitFrom(flags, process.env))
+  const log = createRootLogger({ level: str(flags.logLevel) ?? process.env.SHOAL_LOG_LEVEL, name: config.name })
+  const agent = await startAgent(config, log)
   const onSignal = (signal: string): void => {
     log.info({ signal }, 'signal received, shutting down')
     agent.stop({ announce: true }).catch((err: Error) => log.error({ err: err.message }, 'shutdown failed'))

@@ -1,0 +1,17 @@
+import { failureDetectionAndIdle, joinConvergence } from './members.bench.ts'
+
+/**
+ * `npm run bench`: every benchmark, one line of figures each. Agents run as
+ * real processes on 127.0.0.x. Pass names to run a subset: `npm run bench -- join`.
+ */
+const benches: Record<string, () => Promise<string | string[]>> = {
+  join: async () => [await joinConvergence(5), await joinConvergence(20)],
+  detect: async () => await failureDetectionAndIdle(10)
+}
+
+const wanted = process.argv.slice(2)
+for (const [name, bench] of Object.entries(benches)) {
+  if (wanted.length > 0 && !wanted.includes(name)) continue
+  const out = await bench()
+  for (const line of Array.isArray(out) ? out : [out]) console.log(`${name}: ${line}`)
+}
