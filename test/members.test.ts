@@ -48,9 +48,11 @@ describe('membership across five agent processes', () => {
     await waitFor('node-13 dead everywhere', async () => await allSee(others, { 'node-13': 'dead' }), { timeoutMs: 3000, intervalMs: 20 })
   })
 
-  it('the killed agent restarted from its data dir is alive again, without --join', async () => {
+  it('the killed agent restarted from its data dir is alive again, without --join, as the same peer', async () => {
+    const peerBefore = (await a1.members()).find(m => m.name === a3.name)?.peerId
     await a3.start()
     await waitFor('all alive again', async () => await allSee(agents, everyone('alive')), { timeoutMs: 10_000 })
+    assert.equal((await a1.members()).find(m => m.name === a3.name)?.peerId, peerBefore, 'SIGKILL lost nothing: same identity')
   })
 
   it('`shoal leave` makes the agent stop and the others see it left within 1 s', async () => {

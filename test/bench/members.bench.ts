@@ -56,6 +56,11 @@ async function detectionTimes (agents: AgentProcess[], rounds: number, signal: '
   return times
 }
 
+/** How many times any agent has logged a member turning suspect. */
+function countSuspicions (agents: readonly AgentProcess[]): number {
+  return agents.reduce((n, a) => n + (readFileSync(a.logPath, 'utf8').match(/"to":"suspect"/g)?.length ?? 0), 0)
+}
+
 function procStat (pid: number): { cpuTicks: number, rssKiB: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
@@ -70,6 +75,7 @@ export async function failureDetectionAndIdle (rounds: number): Promise<string[]
     const { agents } = await startCluster(scratch.path, 5)
     // Idle: 10 s of a converged 5-member cluster, nobody polling.
     const pids = agents.map(a => a.proc!.pid!)
+    const suspicionsBefore = countSuspicions(agents)
     const before = pids.map(procStat)
     const t0 = performance.now()
     await new Promise(resolve => setTimeout(resolve, 10_000))
@@ -77,7 +83,8 @@ export async function failureDetectionAndIdle (rounds: number): Promise<string[]
     const after = pids.map(procStat)
     const cpuPct = after.map((a, i) => (a.cpuTicks - before[i]!.cpuTicks) / 100 / seconds * 100)
     const rssMiB = after.map(a => a.rssKiB / 1024)
-    const idle = `idle agent, 5 members, over ${seconds.toFixed(0)} s: RSS p50 ${percentile(rssMiB, 50).toFixed(0)} MiB (max ${Math.max(...rssMiB).toFixed(0)} MiB), CPU p50 ${percentile(cpuPct, 50).toFixed(1)}% of a core (max ${Math.max(...cpuPct).toFixed(1)}%)`
+    const falseSuspicions = countSuspicions(agents) - suspicionsBefore
+    const idle = `idle agent, 5 members, over ${seconds.toFixed(0)} s: RSS p50 ${percentile(rssMiB, 50).toFixed(0)} MiB (max ${Math.max(...rssMiB).toFixed(0)} MiB), CPU p50 ${percentile(cpuPct, 50).toFixed(1)}% of a core (max ${Math.max(...cpuPct).toFixed(1)}%), false suspicions ${falseSuspicions}`
 
     const kill = await detectionTimes(agents, rounds, 'SIGKILL')
     const hang = await detectionTimes(agents, Math.max(3, Math.floor(rounds / 3)), 'SIGSTOP')

@@ -122,12 +122,12 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
     await s.mesh.stop()
   }
 
-  const stop = async (opts: { announce?: boolean, leave?: boolean } = {}): Promise<void> => {
+  let left = false
+  const stop = async (opts: { announce?: boolean } = {}): Promise<void> => {
     stopping ??= (async () => {
-      log.info({ leave: opts.leave === true }, 'stopping')
+      log.info({ left }, 'stopping')
       await apiServer.stop().catch(() => {})
-      if (session !== undefined) await closeSession(session, opts.leave === true ? 'leave' : opts.announce === true ? 'shutdown' : undefined)
-      if (opts.leave === true) await dataDir.forgetCluster()
+      if (session !== undefined) await closeSession(session, opts.announce === true && !left ? 'shutdown' : undefined)
       log.info('stopped')
       resolveStopped()
     })()
@@ -163,7 +163,14 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
       return info()
     },
     leave: async () => {
-      setImmediate(() => { stop({ leave: true }).catch((err: Error) => log.error({ err: err.message }, 'stop failed')) })
+      // Announce and forget before answering, so `shoal leave` returns only
+      // once the others have been told; then stop.
+      const current = session
+      if (current === undefined || left) throw new ConflictError('the agent is not running')
+      left = true
+      await current.members.leave('leave')
+      await dataDir.forgetCluster()
+      setImmediate(() => { stop().catch((err: Error) => log.error({ err: err.message }, 'stop failed')) })
     }
   }, { bind: config.bind, port: config.apiPort, socketPath: dataDir.socketPath }, log.child({ module: 'api' }))
 
