@@ -4,7 +4,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { Member, MemberInfo } from '@shoal/core'
 import { resolveAgentConfig, formatHostPort, type AgentConfig, type AgentInit } from './config.ts'
 import { DataDir, type KnownPeer } from './data-dir.ts'
-import { decodeToken, newCluster, encodeToken, type ClusterSecret } from './cluster/token.ts'
+import { decodeToken, newCluster, type ClusterSecret } from './cluster/token.ts'
 import { dialSeed } from './cluster/dial-seed.ts'
 import { createMesh, type Mesh } from './mesh/mesh.ts'
 import { createMembers, type Members } from './members/members.ts'
@@ -18,8 +18,6 @@ export interface Agent {
   readonly config: AgentConfig
   info: () => AgentInfo
   members: () => Member[]
-  /** The join token of this agent's cluster. */
-  token: () => string
   /** Stop. `announce` gossips a graceful shutdown first (SIGTERM does). */
   stop: (opts?: { announce?: boolean }) => Promise<void>
   /** Resolves once the agent has stopped, by `stop()` or by `shoal leave`. */
@@ -192,7 +190,6 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
     config,
     info,
     members: () => session?.members.list() ?? [],
-    token: () => encodeToken(session!.cluster),
     stop,
     stopped
   }

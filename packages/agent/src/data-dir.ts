@@ -2,6 +2,7 @@ import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
+import { ShoalError } from '@shoal/core'
 import { clusterFromSecret, type ClusterSecret } from './cluster/token.ts'
 
 /** A peer we knew, kept so a restarted agent can find its cluster again. */
@@ -49,9 +50,10 @@ export class DataDir {
   async loadCluster (): Promise<ClusterSecret | undefined> {
     const bytes = await readOptional(this.#clusterPath)
     if (bytes === undefined) return undefined
-    const file = JSON.parse(Buffer.from(bytes).toString('utf8')) as ClusterFile
+    const file = parseJson(this.#clusterPath, bytes) as ClusterFile
+    if (typeof file.secret !== 'string' || Buffer.from(file.secret, 'base64url').length !== 32) throw new ShoalError('CorruptDataDir', 500, `${this.#clusterPath} is corrupt: no valid secret`)
     const cluster = clusterFromSecret(Buffer.from(file.secret, 'base64url'))
-    if (cluster.id !== file.clusterId) throw new Error(`${this.#clusterPath} is corrupt: its secret does not match its cluster id`)
+    if (cluster.id !== file.clusterId) throw new ShoalError('CorruptDataDir', 500, `${this.#clusterPath} is corrupt: its secret does not match its cluster id`)
     return cluster
   }
 
@@ -63,7 +65,7 @@ export class DataDir {
   async loadPeers (): Promise<KnownPeer[]> {
     const bytes = await readOptional(this.#peersPath)
     if (bytes === undefined) return []
-    const parsed = JSON.parse(Buffer.from(bytes).toString('utf8')) as { peers?: KnownPeer[] }
+    const parsed = parseJson(this.#peersPath, bytes) as { peers?: KnownPeer[] }
     return Array.isArray(parsed.peers) ? parsed.peers : []
   }
 
@@ -99,6 +101,14 @@ export class DataDir {
     }
     await rename(tmp, path)
     await syncDir(this.path)
+  }
+}
+
+function parseJson (path: string, bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(Buffer.from(bytes).toString('utf8'))
+  } catch {
+    throw new ShoalError('CorruptDataDir', 500, `${path} is corrupt: not valid JSON (it was not written by a Shoal agent)`)
   }
 }
 
