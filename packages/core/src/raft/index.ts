@@ -1,0 +1,6 @@
+export * from './types.ts'
+export * from './config.ts'
+export * from './raft.ts'
+export * from './quorum.ts'
+export * from './wire.ts'
+export { SimCluster, type SimOptions, type KvCommand } from './sim.ts'
