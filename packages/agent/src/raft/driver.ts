@@ -59,6 +59,8 @@ export interface RaftDriver {
   proposeAppended: (data: string) => Promise<{ index: number, term: number }>
   /** Resolves once the entry at `index` is applied here with term `term`; rejects if another entry landed there. */
   waitApplied: (index: number, term: number) => Promise<void>
+  /** Resolves once this node has applied `index` (whatever entry it is). */
+  waitIndex: (index: number) => Promise<void>
   /** Linearizable read point (ReadIndex): resolves with an index; reads are safe once it is applied. Leader only. */
   readIndex: () => Promise<number>
   proposeConfChange: (change: ConfChange) => Promise<{ index: number, term: number }>
@@ -80,6 +82,7 @@ export function createRaftDriver (c: RaftDriverComponents, init: RaftDriverInit)
   const { raft, storage, transport, log } = c
   const inbox: Array<() => void> = []
   const appliedWaiters = new Map<number, Waiter[]>()
+  const indexWaiters: Array<{ index: number, resolve: () => void }> = []
   const readWaiters = new Map<string, { resolve: (index: number) => void }>()
   let readSeq = 0
   let running = false
@@ -138,6 +141,12 @@ export function createRaftDriver (c: RaftDriverComponents, init: RaftDriverInit)
       settleUpTo(rd.snapshot.index, undefined)
     }
     for (const e of rd.committed) settle(e)
+    if (indexWaiters.length > 0) {
+      const applied = rd.committed.at(-1)?.index ?? rd.snapshot?.index ?? 0
+      for (let i = indexWaiters.length - 1; i >= 0; i--) {
+        if (indexWaiters[i]!.index <= applied) indexWaiters.splice(i, 1)[0]!.resolve()
+      }
+    }
     for (const rs of rd.readStates) readWaiters.get(rs.ctx)?.resolve(rs.index)
     if (rd.soft !== null) {
       log.info(rd.soft, rd.soft.role === 'leader' ? 'raft: leading' : 'raft: role changed')
@@ -230,6 +239,15 @@ export function createRaftDriver (c: RaftDriverComponents, init: RaftDriverInit)
     },
 
     waitApplied,
+
+    async waitIndex (index) {
+      await new Promise<void>(resolve => {
+        enqueue(() => {
+          if (raft.applied >= index) resolve()
+          else indexWaiters.push({ index, resolve })
+        })
+      })
+    },
 
     async readIndex () {
       const ctx = `r${++readSeq}`
