@@ -1,5 +1,6 @@
 import { availableParallelism, totalmem } from 'node:os'
 import { connect } from 'node:net'
+import { randomUUID } from 'node:crypto'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Member, MemberInfo } from '@shoal/core'
 import { resolveAgentConfig, formatHostPort, type AgentConfig, type AgentInit } from './config.ts'
@@ -9,7 +10,9 @@ import { dialSeed } from './cluster/dial-seed.ts'
 import { createMesh, type Mesh } from './mesh/mesh.ts'
 import { createMembers, type Members } from './members/members.ts'
 import { requestJoin } from './members/join.ts'
-import { createApiServer, type AgentInfo, type ApiServer } from './api/server.ts'
+import { createApiServer, type AgentInfo, type ApiServer, type MemberView } from './api/server.ts'
+import { createRaftService, removeRaftData, type RaftService } from './raft/service.ts'
+import { statusFor } from './api/status.ts'
 import { ClusterMismatchError, ConflictError, DataDirBusyError, JoinFailedError, ShoalError } from './errors.ts'
 import type { Logger } from './log.ts'
 import { VERSION } from './version.ts'
@@ -24,12 +27,16 @@ export interface Agent {
   readonly stopped: Promise<void>
 }
 
-/** One membership of one cluster: the mesh with that cluster's key, and gossip over it. */
+/** One membership of one cluster: the mesh with that cluster's key, gossip over it, and its Raft log. */
 interface Session {
   readonly cluster: ClusterSecret
   readonly mesh: Mesh
   readonly members: Members
+  readonly raft: RaftService
 }
+
+/** How long a leaving leader waits for its successor to take over, ms. */
+const HANDOFF_TIMEOUT_MS = 2000
 
 /**
  * The composition root: the only place that knows every module. Start order:
@@ -59,34 +66,66 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
   })
 
   let session: Session | undefined
+  let keyPersisted = keyStored
   let resolveStopped!: () => void
   const stopped = new Promise<void>(resolve => { resolveStopped = resolve })
   let stopping: Promise<void> | undefined
 
-  /** Start the mesh for `cluster`; when `seed` is given, join through it before anything is persisted. */
-  const openSession = async (cluster: ClusterSecret, seed: string | undefined, mustJoin: boolean): Promise<Session> => {
+  /**
+   * Start the mesh for `cluster`; when `seed` is given, join through it
+   * before anything is persisted. A new cluster's Raft log is bootstrapped
+   * before its cluster.json is written, so a restart never finds a cluster
+   * without a log.
+   */
+  const openSession = async (cluster: ClusterSecret, seed: string | undefined, mode: 'create' | 'join' | 'rejoin'): Promise<Session> => {
     const mesh = await createMesh({ privateKey: key, cluster, bind: config.bind, advertise: config.advertise, port: config.port }, log.child({ module: 'mesh' }))
     await mesh.start()
     let seeds: KnownPeer[] = []
+    let raft: RaftService | undefined
+    let members: Members | undefined
     try {
       if (seed !== undefined) {
         try {
           seeds = await joinThrough(mesh, cluster, seed)
         } catch (err) {
-          if (mustJoin) throw err
+          if (mode === 'join') throw err
           log.warn({ seed, err: (err as Error).message }, 'could not reach the --join address; rejoining through known peers')
         }
       }
-      await persist(cluster)
+      if (mode !== 'rejoin') await removeRaftData(dataDir.raftPath)
+      if (!keyPersisted) {
+        await dataDir.saveKey(key)
+        keyPersisted = true
+      }
+      const m = createMembers(
+        { node: mesh.node, dataDir, log: log.child({ module: 'members' }), now: Date.now },
+        { config: config.members, self: selfInfo(mesh), clusterId: cluster.id, incarnation: Date.now(), seeds }
+      )
+      members = m
+      raft = await createRaftService({ node: mesh.node, members: () => m.list(), log: log.child({ module: 'raft' }) }, {
+        dir: dataDir.raftPath,
+        self: config.name,
+        bootstrap: mode === 'create',
+        voters: config.voters,
+        tickMs: config.raftTickMs,
+        voterGraceMs: config.voterGraceMs,
+        compactEvery: 10_000
+      })
+      const r = raft
+      m.describeSelf = () => ({ raftIndex: r.status().lastIndex })
+      const current = await dataDir.loadCluster()
+      if (current?.id !== cluster.id) await dataDir.saveCluster(cluster, new Date())
     } catch (err) {
+      await raft?.stop().catch(() => {})
       await mesh.stop().catch(() => {})
       throw err
     }
-    const members = createMembers(
-      { node: mesh.node, dataDir, log: log.child({ module: 'members' }), now: Date.now },
-      { config: config.members, self: selfInfo(mesh), clusterId: cluster.id, incarnation: Date.now(), seeds }
-    )
-    return { cluster, mesh, members }
+    return { cluster, mesh, members, raft }
+  }
+
+  const startSession = async (s: Session): Promise<void> => {
+    await s.members.start()
+    await s.raft.start()
   }
 
   const joinThrough = async (mesh: Mesh, cluster: ClusterSecret, seed: string): Promise<KnownPeer[]> => {
@@ -99,23 +138,17 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
     return res.members
   }
 
-  let keyPersisted = keyStored
-  const persist = async (cluster: ClusterSecret): Promise<void> => {
-    if (!keyPersisted) {
-      await dataDir.saveKey(key)
-      keyPersisted = true
-    }
-    const current = await dataDir.loadCluster()
-    if (current?.id !== cluster.id) await dataDir.saveCluster(cluster, new Date())
-  }
-
   const info = (): AgentInfo => {
     if (session === undefined) throw new ConflictError('the agent is not running')
     return { name: config.name, peerId, clusterId: session.cluster.id, version: VERSION, api, addrs: session.mesh.addrs }
   }
 
   const closeSession = async (s: Session, announce: 'leave' | 'shutdown' | undefined): Promise<void> => {
-    if (announce !== undefined) await s.members.leave(announce).catch((err: Error) => log.warn({ err: err.message }, 'could not announce leave'))
+    if (announce !== undefined) {
+      await s.raft.handOff(HANDOFF_TIMEOUT_MS).catch(() => {})
+      await s.members.leave(announce).catch((err: Error) => log.warn({ err: err.message }, 'could not announce leave'))
+    }
+    await s.raft.stop().catch((err: Error) => log.warn({ err: err.message }, 'raft stop failed'))
     await s.members.stop()
     await s.mesh.stop()
   }
@@ -124,8 +157,10 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
   const stop = async (opts: { announce?: boolean } = {}): Promise<void> => {
     stopping ??= (async () => {
       log.info({ left }, 'stopping')
-      await apiServer.stop().catch(() => {})
       if (session !== undefined) await closeSession(session, opts.announce === true && !left ? 'shutdown' : undefined)
+      if (left) await dataDir.forgetCluster()
+      // Last: the control socket disappearing tells `shoal leave` we are done.
+      await apiServer.stop().catch(() => {})
       log.info('stopped')
       resolveStopped()
     })()
@@ -133,10 +168,37 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
   }
 
   let started = false
+  const memberViews = (): MemberView[] => {
+    const s = session
+    if (s === undefined) return []
+    return s.members.list().map(m => ({ ...m, raft: s.raft.roleOf(m.name) }))
+  }
   const apiServer: ApiServer = createApiServer({
     ready: () => started && session !== undefined,
     info,
-    members: () => session?.members.list() ?? [],
+    members: () => memberViews(),
+    raft: () => {
+      if (session === undefined) throw new ConflictError('the agent is not running')
+      return session.raft.status()
+    },
+    write: async (cmd) => {
+      if (session === undefined) throw new ConflictError('the agent is not running')
+      const result = await session.raft.store.write(withProposerFields(cmd))
+      return result.ok ? result : { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', ...result }
+    },
+    read: async (resource, namespace, name, consistent) => {
+      if (session === undefined) throw new ConflictError('the agent is not running')
+      if (consistent) await session.raft.store.barrier()
+      const store = session.raft.store.local
+      if (name !== undefined) {
+        const obj = store.get(resource, namespace, name)
+        if (obj === undefined) throw new ShoalError('NotFound', 404, `${resource} "${name}" not found`)
+        return obj
+      }
+      const list = store.list(resource, namespace === '' ? {} : { namespace })
+      if (!list.ok) return statusFor(new ShoalError(list.reason, list.code, list.message))
+      return { kind: 'List', apiVersion: 'v1', metadata: { resourceVersion: list.resourceVersion }, items: list.items }
+    },
     join: async (address, token) => {
       const target = decodeToken(token)
       const current = session
@@ -150,14 +212,14 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
       await closeSession(current, undefined)
       session = undefined
       try {
-        session = await openSession(target, address, true)
+        session = await openSession(target, address, 'join')
       } catch (err) {
-        session = await openSession(current.cluster, undefined, false)
-        await session.members.start()
+        session = await openSession(current.cluster, undefined, 'rejoin')
+        await startSession(session)
         throw err
       }
       await dataDir.savePeers([])
-      await session.members.start()
+      await startSession(session)
       return info()
     },
     leave: async () => {
@@ -166,8 +228,8 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
       const current = session
       if (current === undefined || left) throw new ConflictError('the agent is not running')
       left = true
+      await current.raft.handOff(HANDOFF_TIMEOUT_MS).catch(() => {})
       await current.members.leave('leave')
-      await dataDir.forgetCluster()
       setImmediate(() => { stop().catch((err: Error) => log.error({ err: err.message }, 'stop failed')) })
     }
   }, { bind: config.bind, port: config.apiPort, socketPath: dataDir.socketPath }, log.child({ module: 'api' }))
@@ -175,9 +237,9 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
   await apiServer.listen()
   try {
     const mode = stored !== undefined ? 'rejoin' : fromToken !== undefined ? 'join' : 'create'
-    session = await openSession(stored ?? fromToken ?? newCluster(), config.join, mode === 'join')
+    session = await openSession(stored ?? fromToken ?? newCluster(), config.join, mode)
     await apiServer.listenControl()
-    await session.members.start()
+    await startSession(session)
     started = true
     log.info({ name: config.name, peerId, cluster: session.cluster.id, mode, api }, mode === 'create' ? 'created a new cluster' : 'agent started')
   } catch (err) {
@@ -193,6 +255,20 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
     stop,
     stopped
   }
+}
+
+/** A create needs a uid and a time chosen once, by the proposer, so every replica stores the same. */
+function withProposerFields (cmd: unknown): never {
+  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z')
+  const fill = (c: unknown): unknown => {
+    if (typeof c !== 'object' || c === null) return c
+    const o = c as Record<string, unknown>
+    if (o.op === 'create') return { uid: randomUUID(), ...o, now: o.now ?? now }
+    if (o.op === 'update' || o.op === 'patch') return { ...o, now: o.now ?? now }
+    if (o.op === 'batch' && Array.isArray(o.commands)) return { ...o, commands: o.commands.map(fill) }
+    return c
+  }
+  return fill(cmd) as never
 }
 
 /** True if an agent answers on the control socket: the data dir is in use. */

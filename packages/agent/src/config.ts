@@ -24,6 +24,12 @@ export interface AgentConfig {
   /** Join token, printed by `shoal token` on a member. */
   readonly token?: string
   readonly members: MembersConfig
+  /** Voters the cluster keeps (odd, 1–7); only the agent that creates the cluster uses it. */
+  readonly voters: number
+  /** One Raft tick, ms: elections start after 10–20 ticks of silence, the leader heartbeats every tick. */
+  readonly raftTickMs: number
+  /** A voter down this long is replaced by a learner, ms. */
+  readonly voterGraceMs: number
 }
 
 export type AgentInit = Partial<Omit<AgentConfig, 'members'>> & { members?: Partial<MembersConfig> }
@@ -77,8 +83,14 @@ export function resolveAgentConfig (init: AgentInit = {}): AgentConfig {
     if (err instanceof InvalidConfigError) problems.push(...err.problems)
     else throw err
   }
+  const voters = init.voters ?? 3
+  if (!Number.isInteger(voters) || voters < 1 || voters > 7 || voters % 2 === 0) problems.push(`--voters must be 1, 3, 5 or 7, got ${String(voters)}`)
+  const raftTickMs = init.raftTickMs ?? 50
+  if (!Number.isInteger(raftTickMs) || raftTickMs < 5 || raftTickMs > 1000) problems.push(`--raft-tick-ms must be 5-1000, got ${String(raftTickMs)}`)
+  const voterGraceMs = init.voterGraceMs ?? 2000
+  if (!Number.isInteger(voterGraceMs) || voterGraceMs < 0) problems.push(`--voter-grace-ms must be a non-negative number of ms, got ${String(voterGraceMs)}`)
   if (problems.length > 0 || members === undefined) throw new InvalidConfigError(problems)
-  return Object.freeze({ dataDir: init.dataDir ?? defaultDataDir(), name, bind, advertise, port, apiPort, join: init.join, token: init.token, members })
+  return Object.freeze({ dataDir: init.dataDir ?? defaultDataDir(), name, bind, advertise, port, apiPort, join: init.join, token: init.token, members, voters, raftTickMs, voterGraceMs })
 }
 
 /** Parse `HOST`, `HOST:PORT`, `[V6]` or `[V6]:PORT`. */

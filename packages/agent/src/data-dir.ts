@@ -32,6 +32,8 @@ export class DataDir {
   }
 
   get socketPath (): string { return join(this.path, 'agent.sock') }
+  /** The cluster's Raft log (LevelDB). */
+  get raftPath (): string { return join(this.path, 'raft') }
   get #keyPath (): string { return join(this.path, 'node.key') }
   get #clusterPath (): string { return join(this.path, 'cluster.json') }
   get #peersPath (): string { return join(this.path, 'peers.json') }
@@ -73,9 +75,10 @@ export class DataDir {
     await this.#write(this.#peersPath, JSON.stringify({ peers }, null, 2) + '\n')
   }
 
-  /** After `shoal leave`: forget the cluster, keep the identity. */
+  /** After `shoal leave`: forget the cluster and its log, keep the identity. */
   async forgetCluster (): Promise<void> {
     await rm(this.#peersPath, { force: true })
+    await rm(this.raftPath, { recursive: true, force: true })
     await rm(this.#clusterPath, { force: true })
     await syncDir(this.path)
   }

@@ -6,14 +6,23 @@ import { AddressInUseError } from '../errors.ts'
 import { formatHostPort } from '../config.ts'
 import { failure, statusFor, type Status } from './status.ts'
 
+/** A member as the api shows it: gossip state plus its place in Raft. */
+export type MemberView = Member & { readonly raft: { readonly role: string, readonly match: number | null } }
+
 /** What the api needs from the running agent. */
 export interface ApiBackend {
   /** False until the agent has fully started: /readyz answers 503 until then. */
   ready: () => boolean
   info: () => AgentInfo
-  members: () => Member[]
+  members: () => MemberView[]
   join: (address: string, token: string) => Promise<AgentInfo>
   leave: () => Promise<void>
+  /** Raft status of this agent. */
+  raft: () => unknown
+  /** Commit a store command; resolves with its result once applied here. */
+  write: (cmd: unknown) => Promise<unknown>
+  /** Read from the local replica; `consistent` waits for everything committed first. */
+  read: (resource: string, namespace: string, name: string | undefined, consistent: boolean) => Promise<unknown>
 }
 
 export interface AgentInfo {
@@ -42,7 +51,7 @@ export interface ApiServer {
 
 const MAX_BODY_BYTES = 1024 * 1024
 
-type Route = (req: IncomingMessage, body: unknown) => Promise<unknown> | unknown
+type Route = (req: IncomingMessage, body: unknown, params: Record<string, string>, query: URLSearchParams) => Promise<unknown> | unknown
 
 /**
  * The agent's HTTP API. The TCP listener serves reads (health, members); the
@@ -59,7 +68,12 @@ export function createApiServer (backend: ApiBackend, init: ApiInit, log: Logger
       return 'ok'
     },
     'GET /api/shoal/v1/info': () => backend.info(),
-    'GET /api/shoal/v1/members': () => ({ kind: 'MemberList', apiVersion: 'shoal/v1', items: backend.members() })
+    'GET /api/shoal/v1/members': () => ({ kind: 'MemberList', apiVersion: 'shoal/v1', items: backend.members() }),
+    'GET /api/shoal/v1/raft': () => backend.raft(),
+    // The raw replicated store, for tools and tests; the Kubernetes API is built on top of it.
+    'POST /api/shoal/v1/store': async (_req, body) => await backend.write(body),
+    'GET /api/shoal/v1/store/:resource': async (_req, _body, p, q) => await backend.read(p.resource!, q.get('namespace') ?? '', undefined, q.has('consistent')),
+    'GET /api/shoal/v1/store/:resource/:namespace/:name': async (_req, _body, p, q) => await backend.read(p.resource!, p.namespace === '_' ? '' : p.namespace!, p.name!, q.has('consistent'))
   }
   const controlRoutes: Record<string, Route> = {
     ...publicRoutes,
@@ -76,15 +90,17 @@ export function createApiServer (backend: ApiBackend, init: ApiInit, log: Logger
   }
 
   const handler = (routes: Record<string, Route>) => (req: IncomingMessage, res: ServerResponse): void => {
-    const path = (req.url ?? '/').split('?')[0]
-    const route = routes[`${req.method ?? 'GET'} ${path}`]
-    if (route === undefined) {
-      const known = Object.keys(routes).some(k => k.endsWith(` ${path}`))
+    const url = new URL(req.url ?? '/', 'http://local')
+    const path = url.pathname
+    const found = matchRoute(routes, req.method ?? 'GET', path)
+    if (found === undefined) {
+      const known = Object.keys(routes).some(k => matchPattern(k.slice(k.indexOf(' ') + 1), path) !== undefined)
       send(res, known ? failure(405, 'MethodNotAllowed', `${req.method} is not allowed on ${path}`) : failure(404, 'NotFound', `the server could not find the requested resource ${path}`))
       return
     }
+    const [route, params] = found
     readBody(req)
-      .then(async body => await route(req, body))
+      .then(async body => await route(req, body, params, url.searchParams))
       .then(result => { send(res, result) })
       .catch((err: unknown) => {
         const status = err instanceof BadRequest ? failure(400, 'BadRequest', err.message) : statusFor(err)
@@ -122,6 +138,34 @@ export function createApiServer (backend: ApiBackend, init: ApiInit, log: Logger
 }
 
 class BadRequest extends Error {}
+
+/** `/a/:x/b` against `/a/1/b` → { x: '1' }; undefined when it does not match. */
+function matchPattern (pattern: string, path: string): Record<string, string> | undefined {
+  const want = pattern.split('/')
+  const got = path.split('/')
+  if (want.length !== got.length) return undefined
+  const params: Record<string, string> = {}
+  for (let i = 0; i < want.length; i++) {
+    const w = want[i]!
+    if (w.startsWith(':')) {
+      if (got[i] === '') return undefined
+      params[w.slice(1)] = decodeURIComponent(got[i]!)
+    } else if (w !== got[i]) {
+      return undefined
+    }
+  }
+  return params
+}
+
+function matchRoute (routes: Record<string, Route>, method: string, path: string): [Route, Record<string, string>] | undefined {
+  for (const [key, route] of Object.entries(routes)) {
+    const space = key.indexOf(' ')
+    if (key.slice(0, space) !== method) continue
+    const params = matchPattern(key.slice(space + 1), path)
+    if (params !== undefined) return [route, params]
+  }
+  return undefined
+}
 
 async function close (server: Server): Promise<void> {
   if (!server.listening) return

@@ -36,6 +36,8 @@ export interface MembersInit {
 }
 
 export interface Members {
+  /** What changes in our heartbeat from one to the next (our Raft index), set once Raft runs. */
+  describeSelf?: () => Partial<Pick<MemberInfo, 'raftIndex'>>
   start: () => Promise<void>
   stop: () => Promise<void>
   list: () => Member[]
@@ -124,6 +126,7 @@ export function createMembers (components: MembersComponents, init: MembersInit)
   }
 
   const sendHeartbeat = (): void => {
+    if (api.describeSelf !== undefined) table.updateSelf({ ...init.self, ...api.describeSelf() })
     publish(table.heartbeat(now()))
     const jitter = (Math.random() * 2 - 1) * config.heartbeatJitterMs
     heartbeatTimer = setTimeout(sendHeartbeat, config.heartbeatIntervalMs + jitter)
@@ -148,7 +151,7 @@ export function createMembers (components: MembersComponents, init: MembersInit)
     return res
   }
 
-  return {
+  const api: Members = {
     async start () {
       await node.handle(JOIN_PROTOCOL, async (stream) => {
         try {
@@ -203,4 +206,5 @@ export function createMembers (components: MembersComponents, init: MembersInit)
       await new Promise(resolve => setTimeout(resolve, LEAVE_FLUSH_MS))
     }
   }
+  return api
 }

@@ -12,6 +12,9 @@ export interface AgentFlags {
   heartbeatMs?: number
   suspectAfterMs?: number
   suspicionTimeoutMs?: number
+  voters?: number
+  raftTickMs?: number
+  voterGraceMs?: number
   logLevel?: string
 }
 
@@ -36,6 +39,9 @@ export function agentInitFrom (flags: AgentFlags, env: NodeJS.ProcessEnv): Agent
     apiPort: num(flags.apiPort, 'SHOAL_API_PORT'),
     join: str(flags.join, 'SHOAL_JOIN'),
     token: str(flags.token, 'SHOAL_TOKEN'),
+    voters: num(flags.voters, 'SHOAL_VOTERS'),
+    raftTickMs: num(flags.raftTickMs, 'SHOAL_RAFT_TICK_MS'),
+    voterGraceMs: num(flags.voterGraceMs, 'SHOAL_VOTER_GRACE_MS'),
     members: dropUndefined(members)
   })
 }

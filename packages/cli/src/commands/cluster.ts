@@ -40,13 +40,13 @@ export async function leaveCluster (dataDir: string): Promise<string> {
 }
 
 export async function listMembers (server: string | undefined, dataDir: string, output: string | undefined, now: number): Promise<string> {
-  const list = await call<{ items: Member[] }>(resolveTarget(server, dataDir), 'GET', '/api/shoal/v1/members')
+  const list = await call<{ items: Array<Member & { raft?: { role: string, match: number | null } }> }>(resolveTarget(server, dataDir), 'GET', '/api/shoal/v1/members')
   if (output === 'json') return JSON.stringify(list, null, 2) + '\n'
   if (output !== undefined && output !== 'wide') throw new CliError(`-o ${output}: unknown output format (use json or wide)`)
   const wide = output === 'wide'
-  const headers = ['NAME', 'STATE', 'ADDRESS', 'LAST-SEEN', 'PEER-ID', ...(wide ? ['INCARNATION', 'CPUS', 'MEMORY', 'VERSION'] : [])]
+  const headers = ['NAME', 'STATE', 'ROLE', 'MATCH', 'ADDRESS', 'LAST-SEEN', 'PEER-ID', ...(wide ? ['INCARNATION', 'CPUS', 'MEMORY', 'VERSION'] : [])]
   const rows = list.items.map(m => [
-    m.name, m.state, addressOf(m), `${formatAge(now - m.lastSeenMs)} ago`, m.peerId,
+    m.name, m.state, m.raft?.role ?? '-', m.raft?.match === null || m.raft?.match === undefined ? '-' : String(m.raft.match), addressOf(m), `${formatAge(now - m.lastSeenMs)} ago`, m.peerId,
     ...(wide ? [String(m.incarnation), String(m.capacity.cpus), `${Math.round(m.capacity.memoryBytes / 2 ** 20)}Mi`, m.version] : [])
   ])
   return formatTable(headers, rows)

@@ -66,7 +66,7 @@ export class MemberTable {
   leave (reason: LeaveReason, now: number): GossipMessage {
     this.#leaving = true
     const cur = this.#members.get(this.#self.name)
-    if (cur !== undefined) this.#put(this.#self.name, { ...cur, state: 'left', stateSinceMs: now })
+    if (cur !== undefined) this.#put(this.#self.name, { ...cur, state: 'left', stateSinceMs: now, leaveReason: reason })
     return { type: 'leave', name: this.#self.name, incarnation: this.#incarnation, reason }
   }
 
@@ -107,7 +107,7 @@ export class MemberTable {
         break
       case 'leave':
         if (cur !== undefined && cur.state !== 'left' && msg.incarnation >= cur.incarnation) {
-          this.#set(out, { ...cur, state: 'left', incarnation: msg.incarnation, stateSinceMs: now }, cur.state)
+          this.#set(out, { ...cur, state: 'left', incarnation: msg.incarnation, stateSinceMs: now, leaveReason: msg.reason }, cur.state)
         }
         break
     }

@@ -11,6 +11,8 @@ export interface MemberInfo {
   readonly capacity: { readonly cpus: number, readonly memoryBytes: number }
   /** Agent version, e.g. `0.1.0`. */
   readonly version: string
+  /** The last index of its Raft log, as it reports it. */
+  readonly raftIndex?: number
 }
 
 export type MemberState = 'alive' | 'suspect' | 'dead' | 'left'
@@ -23,6 +25,8 @@ export interface Member extends MemberInfo {
   readonly lastSeenMs: number
   /** When it entered its current state, ms since epoch. */
   readonly stateSinceMs: number
+  /** Set when `left`: whether it left for good or only stopped. */
+  readonly leaveReason?: LeaveReason
 }
 
 /** Why a member departed: `leave` forgets the cluster, `shutdown` is a graceful stop. */

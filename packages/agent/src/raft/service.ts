@@ -1,0 +1,185 @@
+import { rm } from 'node:fs/promises'
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { PeerId } from '@libp2p/interface'
+import type { Member } from '@shoal/core'
+import { RaftNode, bootstrapState, planVoterChange, resolveRaftConfig, type NodeId, type RaftConfig, type RaftStatus } from '@shoal/core/raft/index.ts'
+import type { MeshNode } from '../mesh/mesh.ts'
+import type { Logger } from '../log.ts'
+import { LevelRaftStorage } from './storage.ts'
+import { createRaftTransport } from './transport.ts'
+import { createRaftDriver, type RaftDriver } from './driver.ts'
+import { StoreStateMachine } from '../store/state-machine.ts'
+import { createReplicatedStore, type ReplicatedStore } from '../store/replicated-store.ts'
+
+/** Where the cluster-wide settings live in the store. */
+export const CLUSTER_CONFIG = { resource: 'clusterconfigs', name: 'cluster' } as const
+
+export interface RaftServiceInit {
+  /** Folder of the LevelDB log. */
+  readonly dir: string
+  readonly self: NodeId
+  /** Start a new cluster with this node as its only voter (when the log is empty). */
+  readonly bootstrap: boolean
+  /** Voters wanted; written into the cluster's settings by the agent that creates the cluster. */
+  readonly voters: number
+  /** One Raft tick, ms. */
+  readonly tickMs: number
+  /** A voter down longer than this is replaced, ms. */
+  readonly voterGraceMs: number
+  /** Compact the log after this many entries. */
+  readonly compactEvery: number
+  readonly raft?: Partial<RaftConfig>
+}
+
+export interface RaftServiceComponents {
+  readonly node: MeshNode
+  /** The current membership as gossip sees it. */
+  readonly members: () => Member[]
+  readonly log: Logger
+}
+
+export interface RaftRole { readonly role: 'leader' | 'voter' | 'learner' | 'none', readonly match: number | null }
+
+export interface RaftService {
+  start: () => Promise<void>
+  stop: () => Promise<void>
+  readonly store: ReplicatedStore
+  status: () => RaftStatus
+  roleOf: (name: NodeId) => RaftRole
+  /** If this node leads, hand leadership to a caught-up voter and wait (bounded) until it has. */
+  handOff: (timeoutMs: number) => Promise<void>
+}
+
+/** How often the leader looks at membership to adjust the voters, ms. */
+const VOTER_CHECK_MS = 500
+/** A learner at most this many entries behind may be promoted. */
+const PROMOTE_MAX_LAG = 64
+
+/** Remove a cluster's Raft log (the agent left it, or moves to another). */
+export async function removeRaftData (dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true })
+}
+
+/**
+ * Consensus for one agent: the LevelDB log, the pure Raft node, the libp2p
+ * transport and the driver loop; the object store it replicates; and, while
+ * this agent leads, the voter manager that keeps the voter set at its target
+ * as members come, go and die.
+ */
+export async function createRaftService (c: RaftServiceComponents, init: RaftServiceInit): Promise<RaftService> {
+  const { log } = c
+  const storage = await LevelRaftStorage.open(init.dir)
+  let persisted = await storage.load()
+  const empty = persisted.hardState.term === 0 && persisted.entries.length === 0 && persisted.snapshot === null
+  if (init.bootstrap && empty) {
+    await storage.save(bootstrapState({ voters: [init.self], learners: [] }))
+    persisted = await storage.load()
+    log.info({ voter: init.self }, 'raft: bootstrapped a new cluster')
+  }
+  const raft = new RaftNode({ id: init.self, config: resolveRaftConfig(init.raft), persisted, rng: Math.random, logger: log })
+  const machine = new StoreStateMachine(log)
+
+  const memberByName = (name: NodeId): Member | undefined => c.members().find(m => m.name === name)
+  const peerOf = (name: NodeId): PeerId | undefined => {
+    const m = memberByName(name)
+    return m === undefined ? undefined : peerIdFromString(m.peerId)
+  }
+  const transport = createRaftTransport({
+    node: c.node,
+    resolve: peerOf,
+    nameOf: peer => c.members().find(m => m.peerId === peer.toString())?.name,
+    log
+  })
+  const driver: RaftDriver = createRaftDriver({ raft, storage, transport, log }, {
+    tickMs: init.tickMs,
+    compactEvery: init.compactEvery,
+    apply: (entries, snapshot) => machine.apply(entries, snapshot),
+    snapshotData: () => machine.snapshot()
+  })
+  const store = createReplicatedStore({ node: c.node, driver, machine, peerOf, self: init.self, log })
+
+  let voterTimer: ReturnType<typeof setInterval> | undefined
+  let changing = false
+  let wroteConfig = false
+
+  /** While leading: one membership change at a time towards the wanted voter set. */
+  const manageVoters = async (): Promise<void> => {
+    const status = driver.status()
+    if (status.role !== 'leader' || changing) return
+    changing = true
+    try {
+      if (init.bootstrap && !wroteConfig) await writeClusterConfig()
+      const target = Number((store.local.get(CLUSTER_CONFIG.resource, '', CLUSTER_CONFIG.name)?.spec as { voters?: unknown } | undefined)?.voters ?? 3)
+      const change = planVoterChange({
+        self: init.self,
+        conf: status.conf,
+        members: c.members().map(m => ({ name: m.name, state: m.state, leaveReason: m.leaveReason, stateSinceMs: m.stateSinceMs })),
+        match: new Map(status.progress.map(p => [p.id, p.match])),
+        lastIndex: status.lastIndex,
+        target,
+        now: Date.now(),
+        graceMs: init.voterGraceMs,
+        maxLag: PROMOTE_MAX_LAG
+      })
+      if (change !== undefined) {
+        log.info({ change }, 'raft: changing membership')
+        await driver.proposeConfChange(change)
+      }
+    } catch (err) {
+      log.debug({ err: (err as Error).message }, 'raft: membership change not made')
+    } finally {
+      changing = false
+    }
+  }
+
+  const writeClusterConfig = async (): Promise<void> => {
+    if (store.local.get(CLUSTER_CONFIG.resource, '', CLUSTER_CONFIG.name) === undefined) {
+      await store.write({
+        op: 'create',
+        resource: CLUSTER_CONFIG.resource,
+        uid: crypto.randomUUID(),
+        now: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+        object: { apiVersion: 'shoal.dev/v1', kind: 'ClusterConfig', metadata: { name: CLUSTER_CONFIG.name }, spec: { voters: init.voters } }
+      })
+    }
+    wroteConfig = true
+  }
+
+  return {
+    async start () {
+      await driver.start()
+      await store.start()
+      voterTimer = setInterval(() => { void manageVoters() }, VOTER_CHECK_MS)
+    },
+    async stop () {
+      clearInterval(voterTimer)
+      await store.stop()
+      await driver.stop()
+    },
+    store,
+    status: () => driver.status(),
+    roleOf (name) {
+      const s = driver.status()
+      // The leader knows how far each log matches; elsewhere, what each member reports of itself.
+      const match = s.role === 'leader'
+        ? (s.progress.find(p => p.id === name)?.match ?? null)
+        : name === init.self ? s.lastIndex : (memberByName(name)?.raftIndex ?? null)
+      if (s.leader === name) return { role: 'leader', match: name === init.self ? s.lastIndex : match }
+      if (s.conf.voters.includes(name)) return { role: 'voter', match }
+      if (s.conf.learners.includes(name)) return { role: 'learner', match }
+      return { role: 'none', match }
+    },
+    async handOff (timeoutMs) {
+      const s = driver.status()
+      if (s.role !== 'leader') return
+      const to = s.progress
+        .filter(p => p.id !== init.self && s.conf.voters.includes(p.id) && memberByName(p.id)?.state === 'alive')
+        .sort((a, b) => b.match - a.match)[0]
+      if (to === undefined) return
+      log.info({ to: to.id }, 'raft: handing leadership over before leaving')
+      await driver.transferLeadership(to.id).catch(() => {})
+      const deadline = Date.now() + timeoutMs
+      while (driver.status().role === 'leader' && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 10))
+    }
+  }
+}
