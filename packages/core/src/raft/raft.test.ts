@@ -266,3 +266,33 @@ describe('RaftNode API contract', () => {
     n.tick()
   })
 })
+
+describe('Raft: §5.4.2 committing entries from previous terms', () => {
+  it('a leader does not commit an earlier term\'s entry by counting replicas, only through one of its own', () => {
+    const boot = bootstrapState({ voters: ['a', 'b', 'c'], learners: [] })
+    const persisted = {
+      hardState: { term: 2, vote: null, commit: 3 },
+      snapshot: null,
+      entries: [...boot.entries, { term: 2, index: 4, type: 'normal' as const, data: 'X' }]
+    }
+    const a = new RaftNode({ id: 'a', config: resolveRaftConfig(), persisted, rng: seededRandom(7) })
+    const drain = (): void => { const rd = a.ready(); a.advance(rd) }
+    drain() // apply the bootstrap membership
+    a.campaign()
+    drain()
+    a.step({ type: 'voteResp', from: 'b', to: 'a', term: 3, granted: true, pre: true })
+    drain()
+    a.step({ type: 'voteResp', from: 'b', to: 'a', term: 3, granted: true, pre: false })
+    drain()
+    assert.equal(a.role, 'leader')
+    assert.equal(a.term, 3)
+    assert.equal(a.lastIndex, 5, 'the new leader appended an entry of its own term')
+    // b has entry 4 (term 2) but not yet 5: 4 is on a majority (a, b), yet must not commit.
+    a.step({ type: 'appendResp', from: 'b', to: 'a', term: 3, reject: false, index: 4, hintIndex: 0, hintTerm: 0 })
+    drain()
+    assert.equal(a.committed, 3, 'Figure 8: an entry from term 2 is not committed by counting')
+    a.step({ type: 'appendResp', from: 'b', to: 'a', term: 3, reject: false, index: 5, hintIndex: 0, hintTerm: 0 })
+    drain()
+    assert.equal(a.committed, 5, 'the term-3 entry commits, and with it everything before it')
+  })
+})
