@@ -25,6 +25,8 @@ export interface Agent {
   stop: (opts?: { announce?: boolean }) => Promise<void>
   /** Resolves once the agent has stopped, by `stop()` or by `shoal leave`. */
   readonly stopped: Promise<void>
+  /** Set when the agent stopped because something failed for good. */
+  readonly failure: () => Error | undefined
 }
 
 /** One membership of one cluster: the mesh with that cluster's key, gossip over it, and its Raft log. */
@@ -102,7 +104,7 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
         { config: config.members, self: selfInfo(mesh), clusterId: cluster.id, incarnation: Date.now(), seeds }
       )
       members = m
-      raft = await createRaftService({ node: mesh.node, members: () => m.list(), log: log.child({ module: 'raft' }) }, {
+      raft = await createRaftService({ node: mesh.node, members: () => m.list(), log: log.child({ module: 'raft' }), onFatal: fail }, {
         dir: dataDir.raftPath,
         self: config.name,
         bootstrap: mode === 'create',
@@ -112,7 +114,13 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
         compactEvery: 10_000
       })
       const r = raft
-      m.describeSelf = () => ({ raftIndex: r.status().lastIndex })
+      m.describeSelf = () => {
+        try {
+          return { raftIndex: r.status().lastIndex }
+        } catch {
+          return {}
+        }
+      }
       const current = await dataDir.loadCluster()
       if (current?.id !== cluster.id) await dataDir.saveCluster(cluster, new Date())
     } catch (err) {
@@ -151,6 +159,14 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
     await s.raft.stop().catch((err: Error) => log.warn({ err: err.message }, 'raft stop failed'))
     await s.members.stop()
     await s.mesh.stop()
+  }
+
+  let failure: Error | undefined
+  /** Something failed that the agent cannot carry on after: stop, so a supervisor restarts us from disk. */
+  const fail = (err: Error): void => {
+    failure ??= err
+    log.fatal({ err: err.message }, 'stopping after a fatal error')
+    stop().catch(() => {})
   }
 
   let left = false
@@ -253,7 +269,8 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
     info,
     members: () => session?.members.list() ?? [],
     stop,
-    stopped
+    stopped,
+    failure: () => failure
   }
 }
 

@@ -48,6 +48,8 @@ export interface RaftDriverInit {
   readonly compactEvery: number
   /** Called when the role, leader or term changes. */
   readonly onRoleChange?: (soft: { role: Role, leader: NodeId | null, term: number }) => void
+  /** Called once if the loop fails (a disk write, a broken invariant): the node stops taking part. */
+  readonly onFatal?: (err: Error) => void
 }
 
 export interface RaftDriver {
@@ -127,6 +129,7 @@ export function createRaftDriver (c: RaftDriverComponents, init: RaftDriverInit)
       clearInterval(timer)
       for (const list of appliedWaiters.values()) for (const w of list) w.reject(failure)
       appliedWaiters.clear()
+      init.onFatal?.(failure)
     } finally {
       running = false
     }

@@ -36,6 +36,8 @@ export interface RaftServiceComponents {
   /** The current membership as gossip sees it. */
   readonly members: () => Member[]
   readonly log: Logger
+  /** Raft failed for good (a disk error, a broken invariant): the agent must stop. */
+  readonly onFatal: (err: Error) => void
 }
 
 export interface RaftRole { readonly role: 'leader' | 'voter' | 'learner' | 'none', readonly match: number | null }
@@ -94,7 +96,8 @@ export async function createRaftService (c: RaftServiceComponents, init: RaftSer
     tickMs: init.tickMs,
     compactEvery: init.compactEvery,
     apply: (entries, snapshot) => machine.apply(entries, snapshot),
-    snapshotData: () => machine.snapshot()
+    snapshotData: () => machine.snapshot(),
+    onFatal: c.onFatal
   })
   const store = createReplicatedStore({ node: c.node, driver, machine, peerOf, self: init.self, log })
 

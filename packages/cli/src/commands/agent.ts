@@ -63,6 +63,8 @@ export async function runAgent (flags: AgentFlags): Promise<void> {
   process.once('SIGINT', onSignal)
   await agent.stopped
   log.flush()
+  const failure = agent.failure()
+  if (failure !== undefined) throw failure
 }
 
 function str (v: unknown): string | undefined {
