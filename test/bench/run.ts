@@ -1,4 +1,5 @@
 import { failureDetectionAndIdle, joinConvergence } from './members.bench.ts'
+import { consensusBench } from './raft.bench.ts'
 
 /**
  * `npm run bench`: every benchmark, one line of figures each. Agents run as
@@ -6,7 +7,8 @@ import { failureDetectionAndIdle, joinConvergence } from './members.bench.ts'
  */
 const benches: Record<string, () => Promise<string | string[]>> = {
   join: async () => [await joinConvergence(5), await joinConvergence(20)],
-  detect: async () => await failureDetectionAndIdle(10)
+  detect: async () => await failureDetectionAndIdle(10),
+  raft: async () => await consensusBench()
 }
 
 const wanted = process.argv.slice(2)

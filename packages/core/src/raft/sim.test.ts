@@ -11,7 +11,7 @@ import { randomInt } from '../rand.ts'
  * run then heals everything and checks liveness: a leader, and a new write
  * applied on every node. A failing seed reproduces with SIM_SEED=<n>.
  */
-const SEEDS = Number(process.env.SIM_SEEDS ?? 1000)
+const SEEDS = Number(process.env.SIM_SEEDS ?? 3000)
 const ONLY = process.env.SIM_SEED !== undefined ? Number(process.env.SIM_SEED) : undefined
 
 function runOne (seed: number): { ticks: number, applied: number } {
