@@ -68,7 +68,12 @@ export interface RaftDriver {
   proposeConfChange: (change: ConfChange) => Promise<{ index: number, term: number }>
   transferLeadership: (to: NodeId) => Promise<void>
   status: () => RaftStatus
+  /** The transport's connection to `id` closed. */
+  peerLost: (id: NodeId) => void
 }
+
+/** Messages only a leader sends; they need not wait for its disk. */
+const LEADER_MESSAGES: ReadonlySet<string> = new Set(['append', 'heartbeat', 'snapshot', 'timeoutNow'])
 
 interface Waiter { readonly term: number, readonly resolve: () => void, readonly reject: (err: Error) => void }
 
@@ -95,7 +100,13 @@ export function createRaftDriver (c: RaftDriverComponents, init: RaftDriverInit)
 
   const enqueue = (fn: () => void): void => {
     inbox.push(fn)
-    if (!running) void pump()
+    if (!running) {
+      // Start on the next turn of the event loop, so that everything that
+      // arrives in this one (requests, messages) goes into one Ready: one
+      // disk sync and one message per peer for all of it.
+      running = true
+      setImmediate(() => { void pump() })
+    }
   }
 
   /** Run `fn` against the node between Readies and return its result. */
@@ -114,7 +125,6 @@ export function createRaftDriver (c: RaftDriverComponents, init: RaftDriverInit)
   })
 
   const pump = async (): Promise<void> => {
-    running = true
     try {
       for (;;) {
         while (inbox.length > 0) inbox.shift()!()
@@ -135,9 +145,19 @@ export function createRaftDriver (c: RaftDriverComponents, init: RaftDriverInit)
     }
   }
 
+  const stats = { readies: 0, entries: 0, msgs: 0, committed: 0 }
+  setInterval(() => { if (stats.readies) process.stderr.write(`STATS ${JSON.stringify(stats)}\n`); stats.readies = stats.entries = stats.msgs = stats.committed = 0 }, 2000).unref()
   const handleReady = async (rd: Ready): Promise<void> => {
+    stats.readies++; stats.entries += rd.entries.length; stats.msgs += rd.messages.length; stats.committed += rd.committed.length
+    // A leader's appends and heartbeats may leave before its own write is on
+    // disk (Raft thesis §10.2.1): nothing counts the leader's copy, and no
+    // commit is acted on, until this Ready is done, since the node takes no
+    // input before then. Votes and acknowledgements wait for the disk.
+    const early = rd.messages.filter(m => LEADER_MESSAGES.has(m.type))
+    const late = early.length === rd.messages.length ? [] : rd.messages.filter(m => !LEADER_MESSAGES.has(m.type))
+    transport.send(early)
     if (rd.hardState !== null || rd.snapshot !== null || rd.entries.length > 0) await storage.save(rd)
-    transport.send(rd.messages)
+    transport.send(late)
     if (rd.snapshot !== null || rd.committed.length > 0) init.apply(rd.committed, rd.snapshot)
     if (rd.snapshot !== null) {
       lastSnapshotIndex = rd.snapshot.index
@@ -284,6 +304,8 @@ export function createRaftDriver (c: RaftDriverComponents, init: RaftDriverInit)
         throw new RaftRefusedError(r.reason, r.message)
       }
     },
+
+    peerLost: (id) => { enqueue(() => raft.peerLost(id)) },
 
     status: () => {
       if (failure !== undefined) throw failure

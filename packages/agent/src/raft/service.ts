@@ -101,6 +101,12 @@ export async function createRaftService (c: RaftServiceComponents, init: RaftSer
   })
   const store = createReplicatedStore({ node: c.node, driver, machine, peerOf, self: init.self, log })
 
+  // A closed connection to the leader usually means it died: elect at once rather than after a timeout.
+  const onDisconnect = (evt: CustomEvent<PeerId>): void => {
+    const name = c.members().find(m => m.peerId === evt.detail.toString())?.name
+    if (name !== undefined) driver.peerLost(name)
+  }
+
   let voterTimer: ReturnType<typeof setInterval> | undefined
   let changing = false
   let wroteConfig = false
@@ -152,9 +158,11 @@ export async function createRaftService (c: RaftServiceComponents, init: RaftSer
     async start () {
       await driver.start()
       await store.start()
+      c.node.addEventListener('peer:disconnect', onDisconnect)
       voterTimer = setInterval(() => { void manageVoters() }, VOTER_CHECK_MS)
     },
     async stop () {
+      c.node.removeEventListener('peer:disconnect', onDisconnect)
       clearInterval(voterTimer)
       await store.stop()
       await driver.stop()

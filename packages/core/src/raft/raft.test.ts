@@ -47,6 +47,25 @@ describe('Raft: election (§5.2)', () => {
     assert.ok(ticks <= 3 * sim.config.electionTicks, `took ${ticks} ticks`)
   })
 
+  it('when the leader\'s connections close, the followers elect a new one within half an election timeout', () => {
+    const { sim, leader } = settled()
+    sim.crash(leader)
+    sim.reportLost(leader)
+    const ticks = sim.tickUntil(() => sim.leader() !== undefined && sim.leader() !== leader, 100, 'a new leader')
+    assert.ok(ticks <= sim.config.electionTicks / 2 + 3, `took ${ticks} ticks`)
+  })
+
+  it('a follower that only lost its own link to the leader does not depose it', () => {
+    const { sim, leader } = settled()
+    const follower = ABC.find(id => id !== leader)!
+    const term = sim.node(leader).raft.term
+    sim.cut(leader, follower)
+    sim.node(follower).raft.peerLost(leader)
+    for (let i = 0; i < 3 * sim.config.electionTicks; i++) sim.tick()
+    assert.equal(sim.leader(), leader)
+    assert.equal(sim.node(leader).raft.term, term)
+  })
+
   it('§5.4.1: a node with a stale log cannot win an election', () => {
     const { sim, leader } = settled()
     const stale = ABC.find(id => id !== leader)!
@@ -233,6 +252,7 @@ describe('Raft: membership', () => {
     put(sim, leader, 'k', 'v')
     assert.ok(sim.node(leader).raft.transferLeadership(to).ok)
     sim.tickUntil(() => sim.leader() === to, 50, 'transfer')
+    sim.stabilize()
     assert.equal(sim.node(to).kv.get('k'), 'v')
   })
 })

@@ -76,6 +76,8 @@ export class RaftNode {
   #prevHard: HardState
   #prevSoft = ''
   #inReady = false
+  /** New entries or a new commit index wait to go out: one append per follower per Ready. */
+  #appendsDue = false
 
   constructor (init: RaftNodeInit) {
     this.id = init.id
@@ -201,6 +203,24 @@ export class RaftNode {
     return { ok: true, index: this.#log.lastIndex(), term: this.#term }
   }
 
+  /**
+   * The connection to `id` is gone (its process died, most likely). If it is
+   * our leader, stop honouring its lease and campaign within a few ticks
+   * instead of a whole election timeout. Pre-vote keeps this harmless when only
+   * our link broke: the others still hear the leader and refuse.
+   */
+  peerLost (id: NodeId): void {
+    this.#assertNotInReady()
+    if (this.#role !== 'follower' || this.#leader !== id) return
+    this.#leader = null
+    // Every follower saw the same loss at about the same time: stagger them by
+    // their rank among the remaining voters, two ticks apart, so their
+    // campaigns do not split the vote (random offsets collide too often).
+    const rank = [...this.#voters].filter(v => v !== id).sort().indexOf(this.id)
+    const soon = 1 + 2 * Math.max(0, rank)
+    this.#electionElapsed = Math.max(this.#electionElapsed, this.#randomizedElectionTimeout - soon)
+  }
+
   /** Start an election now (tests, and a lone node at boot). */
   campaign (): void {
     this.#assertNotInReady()
@@ -229,13 +249,17 @@ export class RaftNode {
   // ── outputs ─────────────────────────────────────────────────────────────
 
   hasReady (): boolean {
-    return this.#msgs.length > 0 || this.#readStates.length > 0 || this.#log.pendingSnapshot !== null ||
+    return this.#appendsDue || this.#msgs.length > 0 || this.#readStates.length > 0 || this.#log.pendingSnapshot !== null ||
       this.#log.stable < this.#log.lastIndex() || this.#log.committed > this.#log.applied ||
       !sameHardState(this.#hardState(), this.#prevHard) || this.#softKey() !== this.#prevSoft
   }
 
   ready (): Ready {
     this.#assertNotInReady()
+    if (this.#appendsDue) {
+      this.#appendsDue = false
+      if (this.#role === 'leader') this.#bcastAppend()
+    }
     const hs = this.#hardState()
     const soft = this.#softKey() !== this.#prevSoft ? { role: this.#role, leader: this.#leader, term: this.#term } : null
     const rd: Ready = {
@@ -507,7 +531,7 @@ export class RaftNode {
             pr.becomeProbe()
             pr.becomeReplicate()
           }
-          if (this.#maybeCommit()) this.#bcastAppend()
+          if (this.#maybeCommit()) this.#appendsDue = true
           else if (wasPaused) this.#sendAppend(m.from, true)
           while (this.#sendAppend(m.from, false)) { /* stream what is there */ }
           if (m.from === this.#transferee && pr.match === this.#log.lastIndex()) this.#sendTimeoutNow(m.from)
@@ -575,7 +599,7 @@ export class RaftNode {
     const self = this.#progress.get(this.id)
     self?.maybeUpdate(this.#log.lastIndex())
     this.#maybeCommit()
-    this.#bcastAppend()
+    this.#appendsDue = true
   }
 
   #maybeCommit (): boolean {

@@ -45,8 +45,13 @@ function runOne (seed: number): { ticks: number, applied: number } {
       if (sim.node(at).alive) sim.propose(at, cmd)
     } else if (x < 0.33) {
       const victim = ids[randomInt(() => sim.random(), 0, ids.length - 1)]!
-      if (sim.node(victim).alive) sim.crash(victim)
-      else sim.restart(victim)
+      if (sim.node(victim).alive) {
+        sim.crash(victim)
+        // Usually the others' connections to it close, and they notice.
+        if (sim.random() < 0.5) sim.reportLost(victim)
+      } else {
+        sim.restart(victim)
+      }
     } else if (x < 0.35) {
       sim.isolate(ids[randomInt(() => sim.random(), 0, ids.length - 1)]!)
     } else if (x < 0.37) {

@@ -175,6 +175,11 @@ export class SimCluster {
     n.alive = false
   }
 
+  /** Tell every live node that its connection to `id` closed (what a transport sees when a process dies). */
+  reportLost (id: NodeId): void {
+    for (const n of this.nodes.values()) if (n.alive && n.id !== id) n.raft.peerLost(id)
+  }
+
   /** Start again from what is on disk. The state machine rebuilds from snapshot + log. */
   restart (id: NodeId): void {
     const n = this.node(id)
