@@ -37,6 +37,13 @@ interface Session {
   readonly raft: RaftService
 }
 
+/**
+ * Entries between log compactions. A compaction serialises the whole store
+ * while the Raft loop waits, so it must be rare; 100,000 is etcd's default
+ * snapshot count, and the log it keeps in memory is tens of MB at most.
+ */
+const COMPACT_EVERY = 100_000
+
 /** How long a leaving leader waits for its successor to take over, ms. */
 const HANDOFF_TIMEOUT_MS = 2000
 
@@ -111,7 +118,7 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
         voters: config.voters,
         tickMs: config.raftTickMs,
         voterGraceMs: config.voterGraceMs,
-        compactEvery: 10_000
+        compactEvery: COMPACT_EVERY
       })
       const r = raft
       m.describeSelf = () => {

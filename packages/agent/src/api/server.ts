@@ -104,7 +104,7 @@ export function createApiServer (backend: ApiBackend, init: ApiInit, log: Logger
       .then(result => { send(res, result) })
       .catch((err: unknown) => {
         const status = err instanceof BadRequest ? failure(400, 'BadRequest', err.message) : statusFor(err)
-        if (status.code >= 500) log.warn({ err: (err as Error).message, path }, 'request failed')
+        if (status.code >= 500 && status.code !== 503) log.warn({ err: (err as Error).message, path }, 'request failed')
         send(res, status)
       })
   }

@@ -268,7 +268,12 @@ export class LevelRaftStorage implements RaftStorage {
       for (const e of update.entries) ops.push({ type: 'put', key: entryKey(e.index), value: JSON.stringify(e) })
       if (update.hardState !== null) ops.push({ type: 'put', key: HARD_STATE_KEY, value: JSON.stringify(next.hardState) })
       if (ops.length === 0) return
-      await this.#write(ops)
+      // Entries, a snapshot, a term or a vote must survive a power cut before
+      // the node acts on them. A commit index alone need not (etcd's MustSync):
+      // it is learnt again from the leader, so it is written without the fsync.
+      const mustSync = update.entries.length > 0 || update.snapshot !== null ||
+        (update.hardState !== null && (update.hardState.term !== old.hardState.term || update.hardState.vote !== old.hardState.vote))
+      await this.#write(ops, mustSync)
       this.#shape = next
     })
   }
@@ -288,9 +293,9 @@ export class LevelRaftStorage implements RaftStorage {
     await this.#db.close()
   }
 
-  async #write (ops: Array<{ type: 'put', key: string, value: string } | { type: 'del', key: string }>): Promise<void> {
+  async #write (ops: Array<{ type: 'put', key: string, value: string } | { type: 'del', key: string }>, sync: boolean): Promise<void> {
     try {
-      await this.#db.batch(ops, { sync: true })
+      await this.#db.batch(ops, { sync })
     } catch (err) {
       this.#failure = new Error(`raft storage ${this.dir} failed to write, and no longer trusts its state (restart to reload it): ${(err as Error).message}`, { cause: err })
       throw this.#failure

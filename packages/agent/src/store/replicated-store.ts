@@ -9,8 +9,8 @@ import type { Logger } from '../log.ts'
 
 /** How long a write may wait for a leader before it fails, ms. */
 const WRITE_TIMEOUT_MS = 10_000
-/** Pause before retrying while no leader is known or it just changed, ms. */
-const RETRY_MS = 25
+/** Pause before retrying while no leader is known or it just changed, ms: short, so the first write after an election goes through at once. */
+const RETRY_MS = 5
 
 /** No leader could take the request in time. */
 export class UnavailableError extends ShoalError {
