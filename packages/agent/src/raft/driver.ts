@@ -238,6 +238,12 @@ export function createRaftDriver (c: RaftDriverComponents, init: RaftDriverInit)
 
   return {
     async start () {
+      // The state machine starts from the snapshot on disk; the log after it is replayed through Readies.
+      const boot = raft.snapshot()
+      if (boot !== null) {
+        init.apply([], boot)
+        lastSnapshotIndex = boot.index
+      }
       await transport.start(m => enqueue(() => raft.step(m)))
       timer = setInterval(() => enqueue(() => raft.tick()), init.tickMs)
       enqueue(() => {})

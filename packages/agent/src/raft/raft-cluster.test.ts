@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
-import { RaftNode, bootstrapState, resolveRaftConfig, type Entry } from '@shoal/core/raft/index.ts'
+import { RaftNode, bootstrapState, resolveRaftConfig, type Entry, type Snapshot } from '@shoal/core/raft/index.ts'
 import { createMesh, ipMultiaddr, type Mesh } from '../mesh/mesh.ts'
 import { newCluster } from '../cluster/token.ts'
 import { createSilentLogger } from '../log.ts'
@@ -47,9 +47,10 @@ async function startMember (m: Member, i: number, fresh: boolean): Promise<void>
   })
   m.driver = createRaftDriver({ raft, storage, transport, log }, {
     tickMs: 20,
-    compactEvery: 0,
+    compactEvery: 25,
     snapshotData: () => JSON.stringify([...m.kv]),
-    apply: (entries: readonly Entry[]) => {
+    apply: (entries: readonly Entry[], snapshot: Snapshot | null) => {
+      if (snapshot !== null) m.kv = new Map(JSON.parse(snapshot.data) as Array<[string, string]>)
       for (const e of entries) {
         if (e.type !== 'normal' || e.data === '') continue
         const { key, value } = JSON.parse(e.data) as { key: string, value: string }
@@ -118,5 +119,18 @@ describe('Raft over libp2p and LevelDB', () => {
     await next.driver!.propose(JSON.stringify({ key: 'after', value: 'failover' }))
     await startMember(old, members.indexOf(old), false)
     await waitFor('the restarted node caught up', () => old.kv.get('after') === 'failover' && old.kv.get('k0') === 'v0')
+  })
+
+  it('a member down while the others compacted catches up from a snapshot over the wire', async () => {
+    const leader = await waitFor('a leader', leaderOf)
+    const down = members.find(m => m !== leader)!
+    await stopMember(down)
+    for (let i = 0; i < 100; i++) await leader.driver!.propose(JSON.stringify({ key: `s${i}`, value: `${i}` }))
+    await startMember(down, members.indexOf(down), false)
+    await waitFor('snapshot catch-up', () => down.kv.get('s99') === '99' && down.kv.get('k0') === 'v0')
+    // And it restarts from the snapshot it installed, with everything.
+    await stopMember(down)
+    await startMember(down, members.indexOf(down), false)
+    await waitFor('restart from snapshot', () => down.kv.get('s99') === '99' && down.kv.get('ryw') === 'yes')
   })
 })

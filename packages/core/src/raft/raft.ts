@@ -308,6 +308,9 @@ export class RaftNode {
   /** The entry at `index` if still in the log (for checks in tests). */
   entry (index: number): Entry | undefined { return this.#log.entry(index) }
 
+  /** The latest snapshot: loaded at boot, made by compact(), or received from the leader. */
+  snapshot (): Snapshot | null { return this.#snapshot }
+
   /** The term at `index`, or undefined when compacted away or beyond the end. */
   termAt (index: number): number | undefined { return this.#log.term(index) }
 
