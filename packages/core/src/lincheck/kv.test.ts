@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { checkKvHistory, DEFAULT_MAX_STEPS } from './kv.ts'
 import type { KvInput, KvOutput, Operation } from './kv.ts'
 import { InvalidConfigError } from '../errors.ts'
+import { seededRandom } from '../rand.ts'
 
 // Builders. Times are logical; the client defaults to one per operation, so
 // that nothing here relies on client identity (the checker does not).
@@ -184,16 +185,6 @@ describe('checkKvHistory: budget and malformed input', () => {
 // ---------------------------------------------------------------------------
 // Randomized histories from a simulated linearizable register
 
-/** mulberry32: a tiny seeded PRNG, so every randomized test is reproducible. */
-function mulberry32 (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) | 0
-    let t = Math.imul(a ^ (a >>> 15), 1 | a)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 interface SimOptions {
   readonly ops: number
@@ -222,7 +213,7 @@ interface Planned {
  * order, so the history is linearizable by construction.
  */
 function simulate (seed: number, o: SimOptions): Operation[] {
-  const rng = mulberry32(seed)
+  const rng = seededRandom(seed)
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rng() * xs.length)]!
   const free = new Array<number>(o.clients).fill(0)
   const lastWritten = new Map<string, string | null>()
@@ -382,7 +373,7 @@ function mutate (history: readonly Operation[], rng: () => number): Operation[] 
 
 describe('checkKvHistory: agrees with a brute-force checker', () => {
   it('on 1,500 small random histories, linearizable and not, with repeated and unique values', (t) => {
-    const rng = mulberry32(2024)
+    const rng = seededRandom(2024)
     let linearizable = 0
     for (let seed = 0; seed < 1500; seed++) {
       const n = 3 + (seed % 6)

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { ObjectStore } from './store.ts'
 import { InvalidConfigError } from '../errors.ts'
 import type { Command, KubeObject, ObjectCommand, ObjectInput, Result, WatchEvent, WatchOptions } from './types.ts'
+import { seededRandom } from '../rand.ts'
 
 const NOW = '2026-01-01T00:00:00Z'
 const LATER = '2026-01-01T00:05:00Z'
@@ -556,17 +557,6 @@ describe('ObjectStore: snapshot and restore', () => {
   }
 })
 
-/** mulberry32: a tiny seeded PRNG, so the "random" history is the same on every run. */
-function mulberry32 (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** A random command over few names, so creates collide, updates miss and preconditions go stale. */
 function randomCommand (rand: () => number, step: number, depth = 0): Command {
@@ -596,7 +586,7 @@ function randomCommand (rand: () => number, step: number, depth = 0): Command {
 describe('ObjectStore: determinism', () => {
   for (const seed of [1, 42, 20260101]) {
     it(`seed ${seed}: two replicas, and one restored midway, end in identical snapshots`, () => {
-      const rand = mulberry32(seed)
+      const rand = seededRandom(seed)
       const a = new ObjectStore({ historyLimit: 50 })
       const b = new ObjectStore()
       let c: ObjectStore | undefined
