@@ -145,10 +145,7 @@ export function createRaftDriver (c: RaftDriverComponents, init: RaftDriverInit)
     }
   }
 
-  const stats = { readies: 0, entries: 0, msgs: 0, committed: 0 }
-  setInterval(() => { if (stats.readies) process.stderr.write(`STATS ${JSON.stringify(stats)}\n`); stats.readies = stats.entries = stats.msgs = stats.committed = 0 }, 2000).unref()
   const handleReady = async (rd: Ready): Promise<void> => {
-    stats.readies++; stats.entries += rd.entries.length; stats.msgs += rd.messages.length; stats.committed += rd.committed.length
     // A leader's appends and heartbeats may leave before its own write is on
     // disk (Raft thesis §10.2.1): nothing counts the leader's copy, and no
     // commit is acted on, until this Ready is done, since the node takes no

@@ -4,7 +4,7 @@ import type { NodeId } from '@shoal/core/raft/index.ts'
 import type { MeshNode } from '../mesh/mesh.ts'
 import { NotLeaderError, ProposalDroppedError, type RaftDriver } from '../raft/driver.ts'
 import type { StoreStateMachine } from './state-machine.ts'
-import { FORWARD_PROTOCOL, requestForward, serveForward, type ForwardRequest } from './forward.ts'
+import { FORWARD_PROTOCOL, createForwardClient, serveForward, type ForwardRequest } from './forward.ts'
 import type { Logger } from '../log.ts'
 
 /** How long a write may wait for a leader before it fails, ms. */
@@ -48,6 +48,7 @@ export interface ReplicatedStore {
  */
 export function createReplicatedStore (c: ReplicatedStoreComponents): ReplicatedStore {
   const { node, driver, machine, log } = c
+  const forward = createForwardClient(node)
 
   /** Ask the leader (ourselves or over the mesh), retrying across elections until the deadline. */
   const viaLeader = async (req: ForwardRequest, deadline: number): Promise<{ index: number, term: number }> => {
@@ -59,7 +60,7 @@ export function createReplicatedStore (c: ReplicatedStoreComponents): Replicated
         }
         const peer = leader !== null ? c.peerOf(leader) : undefined
         if (peer !== undefined) {
-          return await requestForward(node, peer, req, AbortSignal.timeout(Math.max(1, deadline - Date.now())))
+          return await forward.request(peer, req, AbortSignal.timeout(Math.max(1, deadline - Date.now())))
         }
       } catch (err) {
         if (!(err instanceof NotLeaderError || err instanceof ProposalDroppedError) && Date.now() >= deadline) throw err
@@ -81,6 +82,7 @@ export function createReplicatedStore (c: ReplicatedStoreComponents): Replicated
       })
     },
     async stop () {
+      forward.close()
       await node.unhandle(FORWARD_PROTOCOL).catch(() => {})
     },
     get local () { return machine.store },
