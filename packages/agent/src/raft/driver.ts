@@ -152,8 +152,12 @@ export function createRaftDriver (c: RaftDriverComponents, init: RaftDriverInit)
     // disk (Raft thesis §10.2.1): nothing counts the leader's copy, and no
     // commit is acted on, until this Ready is done, since the node takes no
     // input before then. Votes and acknowledgements wait for the disk.
-    const early = rd.messages.filter(m => LEADER_MESSAGES.has(m.type))
-    const late = early.length === rd.messages.length ? [] : rd.messages.filter(m => !LEADER_MESSAGES.has(m.type))
+    // One exception: a commit index past what is already on disk (a lone
+    // voter commits its own entries at once) must not reach learners first.
+    const onDisk = rd.entries.length > 0 ? rd.entries[0]!.index - 1 : Infinity
+    const early = rd.messages.filter(m => LEADER_MESSAGES.has(m.type) && !((m.type === 'append' || m.type === 'heartbeat') && m.commit > onDisk))
+    const sent = new Set(early)
+    const late = early.length === rd.messages.length ? [] : rd.messages.filter(m => !sent.has(m))
     transport.send(early)
     if (rd.hardState !== null || rd.snapshot !== null || rd.entries.length > 0) await storage.save(rd)
     transport.send(late)
