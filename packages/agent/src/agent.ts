@@ -194,7 +194,8 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
   const memberViews = (): MemberView[] => {
     const s = session
     if (s === undefined) return []
-    return s.members.list().map(m => ({ ...m, raft: s.raft.roleOf(m.name) }))
+    const roleOf = s.raft.roles()
+    return s.members.list().map(m => ({ ...m, raft: roleOf(m.name) }))
   }
   const apiServer: ApiServer = createApiServer({
     ready: () => started && session !== undefined,

@@ -47,7 +47,8 @@ export interface RaftService {
   stop: () => Promise<void>
   readonly store: ReplicatedStore
   status: () => RaftStatus
-  roleOf: (name: NodeId) => RaftRole
+  /** Each member's place in Raft, from one look at the status. */
+  roles: () => (name: NodeId) => RaftRole
   /** If this node leads, hand leadership to a caught-up voter and wait (bounded) until it has. */
   handOff: (timeoutMs: number) => Promise<void>
 }
@@ -169,16 +170,18 @@ export async function createRaftService (c: RaftServiceComponents, init: RaftSer
     },
     store,
     status: () => driver.status(),
-    roleOf (name) {
+    roles () {
       const s = driver.status()
-      // The leader knows how far each log matches; elsewhere, what each member reports of itself.
-      const match = s.role === 'leader'
-        ? (s.progress.find(p => p.id === name)?.match ?? null)
-        : name === init.self ? s.lastIndex : (memberByName(name)?.raftIndex ?? null)
-      if (s.leader === name) return { role: 'leader', match: name === init.self ? s.lastIndex : match }
-      if (s.conf.voters.includes(name)) return { role: 'voter', match }
-      if (s.conf.learners.includes(name)) return { role: 'learner', match }
-      return { role: 'none', match }
+      const match = new Map(s.progress.map(p => [p.id, p.match]))
+      const reported = new Map(c.members().map(m => [m.name, m.raftIndex]))
+      return (name) => {
+        // The leader knows how far each log matches; elsewhere, what each member reports of itself.
+        const m = s.role === 'leader' ? (match.get(name) ?? null) : name === init.self ? s.lastIndex : (reported.get(name) ?? null)
+        if (s.leader === name) return { role: 'leader', match: name === init.self ? s.lastIndex : m }
+        if (s.conf.voters.includes(name)) return { role: 'voter', match: m }
+        if (s.conf.learners.includes(name)) return { role: 'learner', match: m }
+        return { role: 'none', match: m }
+      }
     },
     async handOff (timeoutMs) {
       const s = driver.status()
