@@ -2,7 +2,7 @@ import { availableParallelism, totalmem } from 'node:os'
 import { connect } from 'node:net'
 import { randomUUID } from 'node:crypto'
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { Member, MemberInfo } from '@shoal/core'
+import type { MemberInfo } from '@shoal/core'
 import { resolveAgentConfig, formatHostPort, type AgentConfig, type AgentInit } from './config.ts'
 import { DataDir, type KnownPeer } from './data-dir.ts'
 import { decodeToken, newCluster, type ClusterSecret } from './cluster/token.ts'
@@ -20,7 +20,6 @@ import { VERSION } from './version.ts'
 export interface Agent {
   readonly config: AgentConfig
   info: () => AgentInfo
-  members: () => Member[]
   /** Stop. `announce` gossips a graceful shutdown first (SIGTERM does). */
   stop: (opts?: { announce?: boolean }) => Promise<void>
   /** Resolves once the agent has stopped, by `stop()` or by `shoal leave`. */
@@ -275,7 +274,6 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
   return {
     config,
     info,
-    members: () => session?.members.list() ?? [],
     stop,
     stopped,
     failure: () => failure

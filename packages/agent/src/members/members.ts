@@ -5,7 +5,7 @@ import type { PeerId } from '@libp2p/interface'
 import type { MeshNode } from '../mesh/mesh.ts'
 import type { DataDir, KnownPeer } from '../data-dir.ts'
 import type { Logger } from '../log.ts'
-import { JOIN_PROTOCOL, answerJoin, requestJoin, serveJoin, type JoinResponse } from './join.ts'
+import { JOIN_PROTOCOL, answerJoin, serveJoin } from './join.ts'
 
 export const MEMBERS_TOPIC = 'shoal/members/1'
 
@@ -41,8 +41,6 @@ export interface Members {
   start: () => Promise<void>
   stop: () => Promise<void>
   list: () => Member[]
-  /** Ask a connected peer for the member list and dial them all. */
-  joinVia: (peer: PeerId, signal: AbortSignal) => Promise<JoinResponse>
   /** Announce our departure to everyone connected. */
   leave: (reason: LeaveReason) => Promise<void>
 }
@@ -144,13 +142,6 @@ export function createMembers (components: MembersComponents, init: MembersInit)
     savedPeers = text
   }
 
-  const joinVia = async (peer: PeerId, signal: AbortSignal): Promise<JoinResponse> => {
-    const conn = node.getConnections(peer)[0] ?? await node.dial(peer, { signal })
-    const res = await requestJoin(conn, { name: init.self.name, peerId: init.self.peerId }, signal)
-    if (res.ok) for (const p of res.members) dialMember(p)
-    return res
-  }
-
   const api: Members = {
     async start () {
       await node.handle(JOIN_PROTOCOL, async (stream) => {
@@ -195,7 +186,6 @@ export function createMembers (components: MembersComponents, init: MembersInit)
     },
 
     list: () => table.list(),
-    joinVia,
 
     async leave (reason) {
       clearTimeout(heartbeatTimer)

@@ -1,4 +1,4 @@
-import type { ConfChange, Entry, NodeId, RaftNode, RaftStatus, Ready, Snapshot, Role } from '@shoal/core/raft/index.ts'
+import type { ConfChange, Entry, NodeId, RaftNode, RaftStatus, Ready, Snapshot } from '@shoal/core/raft/index.ts'
 import { ShoalError } from '@shoal/core'
 import type { RaftStorage } from './storage.ts'
 import type { RaftTransport } from './transport.ts'
@@ -46,8 +46,6 @@ export interface RaftDriverInit {
   readonly snapshotData: () => string
   /** Compact the log after this many entries past the last snapshot (0: never). */
   readonly compactEvery: number
-  /** Called when the role, leader or term changes. */
-  readonly onRoleChange?: (soft: { role: Role, leader: NodeId | null, term: number }) => void
   /** Called once if the loop fails (a disk write, a broken invariant): the node stops taking part. */
   readonly onFatal?: (err: Error) => void
 }
@@ -164,7 +162,7 @@ export function createRaftDriver (c: RaftDriverComponents, init: RaftDriverInit)
     if (rd.snapshot !== null || rd.committed.length > 0) init.apply(rd.committed, rd.snapshot)
     if (rd.snapshot !== null) {
       lastSnapshotIndex = rd.snapshot.index
-      settleUpTo(rd.snapshot.index, undefined)
+      settleUpTo(rd.snapshot.index)
     }
     for (const e of rd.committed) settle(e)
     if (indexWaiters.length > 0) {
@@ -176,7 +174,6 @@ export function createRaftDriver (c: RaftDriverComponents, init: RaftDriverInit)
     for (const rs of rd.readStates) readWaiters.get(rs.ctx)?.resolve(rs.index)
     if (rd.soft !== null) {
       log.info(rd.soft, rd.soft.role === 'leader' ? 'raft: leading' : 'raft: role changed')
-      init.onRoleChange?.(rd.soft)
       if (rd.soft.role !== 'leader') failReads(rd.soft.leader)
     }
     raft.advance(rd)
@@ -199,7 +196,7 @@ export function createRaftDriver (c: RaftDriverComponents, init: RaftDriverInit)
   }
 
   /** A snapshot covered these indexes: we cannot tell whose entries they were. */
-  const settleUpTo = (index: number, _term: number | undefined): void => {
+  const settleUpTo = (index: number): void => {
     for (const [i, list] of appliedWaiters) {
       if (i > index) continue
       appliedWaiters.delete(i)

@@ -183,8 +183,6 @@ const FORMAT_KEY = 'format'
 const HARD_STATE_KEY = 'hs'
 const SNAPSHOT_KEY = 'snap'
 const ENTRY_PREFIX = 'e!'
-/** The key after every entry key ('"' follows '!'). */
-const ENTRY_END = 'e"'
 const ENTRY_KEY = /^e!(\d{16})$/
 
 /** 16 zero-padded digits, so LevelDB's byte order is index order (Number.MAX_SAFE_INTEGER has 16 digits). */
