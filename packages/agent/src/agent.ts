@@ -117,7 +117,11 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
         voters: config.voters,
         tickMs: config.raftTickMs,
         voterGraceMs: config.voterGraceMs,
-        compactEvery: COMPACT_EVERY
+        compactEvery: COMPACT_EVERY,
+        // Heartbeat every other tick (100 ms at the default tick): five per
+        // election timeout is plenty, and idle agents do half the work. A
+        // leader that dies is noticed by its closed connections anyway.
+        raft: { heartbeatTicks: 2 }
       })
       const r = raft
       m.describeSelf = () => {

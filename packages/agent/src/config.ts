@@ -26,7 +26,7 @@ export interface AgentConfig {
   readonly members: MembersConfig
   /** Voters the cluster keeps (odd, 1–7); only the agent that creates the cluster uses it. */
   readonly voters: number
-  /** One Raft tick, ms: elections start after 10–20 ticks of silence, the leader heartbeats every tick. */
+  /** One Raft tick, ms: elections start after 10–20 ticks of silence, the leader heartbeats every 2 ticks. */
   readonly raftTickMs: number
   /** A voter down this long is replaced by a learner, ms. */
   readonly voterGraceMs: number

@@ -22,7 +22,7 @@ cli.command('agent', 'Run the Shoal agent on this machine (creates a cluster, or
   .option('--suspect-after-ms <ms>', 'silence before a member is suspect (env SHOAL_SUSPECT_AFTER_MS; default 2000)')
   .option('--suspicion-timeout-ms <ms>', 'time a suspect has to refute before it is dead (env SHOAL_SUSPICION_TIMEOUT_MS; default 1000)')
   .option('--voters <n>', 'voters the cluster keeps, 1, 3, 5 or 7; used when this agent creates the cluster (env SHOAL_VOTERS; default 3)')
-  .option('--raft-tick-ms <ms>', 'Raft tick: elections after 10-20 silent ticks, leader heartbeat every tick (env SHOAL_RAFT_TICK_MS; default 50)')
+  .option('--raft-tick-ms <ms>', 'Raft tick: elections after 10-20 silent ticks, leader heartbeat every 2 ticks (env SHOAL_RAFT_TICK_MS; default 50)')
   .option('--voter-grace-ms <ms>', 'a voter down this long is replaced by a learner (env SHOAL_VOTER_GRACE_MS; default 2000)')
   .option('--log-level <level>', 'trace, debug, info, warn or error (env SHOAL_LOG_LEVEL; default info)')
   .example('shoal agent                                   # first machine: creates a cluster')
