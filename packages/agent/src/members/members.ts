@@ -134,12 +134,15 @@ export function createMembers (components: MembersComponents, init: MembersInit)
     .filter(m => m.name !== init.self.name && m.state !== 'left')
     .map(m => ({ name: m.name, peerId: m.peerId, addrs: m.addrs }))
 
+  let saving: Promise<void> | undefined
+  /** One save at a time: two at once would race on the same temporary file. */
   const savePeers = async (): Promise<void> => {
+    while (saving !== undefined) await saving
     const peers = knownPeers()
     const text = JSON.stringify(peers)
     if (text === savedPeers) return
-    await dataDir.savePeers(peers)
-    savedPeers = text
+    saving = dataDir.savePeers(peers).then(() => { savedPeers = text }).finally(() => { saving = undefined })
+    await saving
   }
 
   const api: Members = {

@@ -19,6 +19,11 @@ function tableWithB (): MemberTable {
   return t
 }
 
+/** Tick every 100 ms from `from` to `to` (inclusive), as the agent does, asserting nothing changes. */
+function tickThrough (t: MemberTable, from: number, to: number): void {
+  for (let now = from; now <= to; now += 100) assert.deepEqual(t.tick(now).changes, [], `at ${now} ms`)
+}
+
 describe('MemberTable', () => {
   it('knows itself as alive from the start', () => {
     const t = new MemberTable(info('a'), 7, config, 0)
@@ -34,10 +39,12 @@ describe('MemberTable', () => {
 
   it('suspects a silent member after suspectAfterMs, then declares it dead after suspicionTimeoutMs', () => {
     const t = tableWithB()
+    tickThrough(t, 100, 1900)
     assert.deepEqual(t.tick(2000).changes, [], 'exactly suspectAfterMs of silence is not yet suspicious')
     const s = t.tick(2001)
     assert.deepEqual(s.changes, [{ name: 'b', from: 'alive', to: 'suspect' }])
     assert.deepEqual(s.broadcasts, [{ type: 'suspect', name: 'b', incarnation: 5, from: 'a' }])
+    tickThrough(t, 2101, 2901)
     assert.deepEqual(t.tick(3001).changes, [])
     const d = t.tick(3002)
     assert.deepEqual(d.changes, [{ name: 'b', from: 'suspect', to: 'dead' }])
@@ -57,6 +64,7 @@ describe('MemberTable', () => {
     const t = tableWithB()
     const out = t.probeFailed('b', 100)
     assert.deepEqual(out.changes, [{ name: 'b', from: 'alive', to: 'suspect' }])
+    tickThrough(t, 100, 1000)
     assert.equal(t.tick(1101).changes[0]?.to, 'dead')
   })
 
@@ -147,5 +155,24 @@ describe('resolveMembersConfig', () => {
   it('rejects settings that cannot work, naming each', () => {
     assert.throws(() => resolveMembersConfig({ heartbeatIntervalMs: 1000, suspectAfterMs: 500 }), /suspectAfterMs must exceed heartbeatIntervalMs/)
     assert.throws(() => resolveMembersConfig({ suspicionTimeoutMs: -1 }), /suspicionTimeoutMs must be a non-negative/)
+  })
+})
+
+describe('MemberTable when the observer itself stalls', () => {
+  it('does not suspect everyone after its own pause; real silence is still caught', () => {
+    const t = new MemberTable(info('a'), 1, config, 0)
+    t.receive(alive('b', 5), 0)
+    t.receive(alive('c', 5), 0)
+    for (let now = 100; now <= 1000; now += 100) t.tick(now)
+    // The event loop stalls 3 s: no ticks, no heartbeats processed.
+    assert.deepEqual(t.tick(4000).changes, [], 'a stall of our own is not their silence')
+    t.receive(alive('b', 5), 4010) // b's queued heartbeat; c stays silent for real
+    const changes: string[] = []
+    for (let now = 4100; now <= 7000; now += 100) {
+      if (now % 500 === 0) t.receive(alive('b', 5), now)
+      for (const ch of t.tick(now).changes) changes.push(`${ch.name}:${ch.to}`)
+    }
+    assert.deepEqual(changes, ['c:suspect', 'c:dead'])
+    assert.equal(t.get('b')?.state, 'alive')
   })
 })

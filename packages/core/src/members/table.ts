@@ -27,12 +27,14 @@ export class MemberTable {
   #self: MemberInfo
   #incarnation: number
   #leaving = false
+  #lastTickMs: number
 
   constructor (self: MemberInfo, incarnation: number, config: MembersConfig, now: number) {
     this.#config = config
     this.#self = self
     this.#incarnation = incarnation
     this.#members.set(self.name, { ...self, state: 'alive', incarnation, lastSeenMs: now, stateSinceMs: now })
+    this.#lastTickMs = now
   }
 
   get selfName (): string { return this.#self.name }
@@ -127,6 +129,20 @@ export class MemberTable {
 
   tick (now: number): MemberOutput {
     const out: MemberOutput = { broadcasts: [], changes: [] }
+    // If we ourselves were stalled (an overloaded machine, a long pause)
+    // for longer than a heartbeat interval, the silence is ours, not theirs:
+    // the heartbeats are still waiting in our sockets. Move everyone's clocks
+    // forward by the stall before judging, as memberlist's awareness does.
+    const stall = now - this.#lastTickMs
+    this.#lastTickMs = now
+    if (stall > this.#config.heartbeatIntervalMs) {
+      for (const m of this.#members.values()) {
+        if (m.name !== this.#self.name && (m.state === 'alive' || m.state === 'suspect')) {
+          this.#put(m.name, { ...m, lastSeenMs: m.lastSeenMs + stall, stateSinceMs: m.state === 'suspect' ? m.stateSinceMs + stall : m.stateSinceMs })
+        }
+      }
+      return out
+    }
     for (const m of this.#members.values()) {
       if (m.name === this.#self.name) continue
       if (m.state === 'alive' && now - m.lastSeenMs > this.#config.suspectAfterMs) {
