@@ -1,5 +1,6 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import { AgentProcess, scratchDir, shoal } from './helpers/agents.ts'
 import { createObject, listNames, raftStatus } from './helpers/store.ts'
 import { waitFor } from './helpers/wait.ts'
@@ -132,5 +133,22 @@ describe('raft across agent processes', () => {
     assert.equal(res.status, 200)
     const healMs = Date.now() - t0
     assert.ok(healMs < 10_000, `healed in ${healMs} ms`)
+  })
+  it('a leader that leaves hands over first; it is removed and the voters are back at 3', async () => {
+    const leader = (await leaderAmong(live()))!
+    const before = await raftStatus(leader)
+    const res = await shoal(['leave', '--data-dir', leader.dataDir])
+    assert.equal(res.code, 0, res.stderr)
+    assert.equal(await leader.waitExit(), 0)
+    const rest = live()
+    const after = await waitFor('a new leader with the leaver gone and 3 voters', async () => {
+      const l = await leaderAmong(rest)
+      if (l === undefined) return undefined
+      const s = await raftStatus(l)
+      return !s.conf.voters.includes(leader.name) && !s.conf.learners.includes(leader.name) && s.conf.voters.length === 3 ? s : undefined
+    }, { timeoutMs: 15_000, intervalMs: 100 })
+    assert.ok(after.term > before.term)
+    assert.match(readFileSync(leader.logPath, 'utf8'), /handing leadership over before leaving/)
+    assert.equal((await createObject(rest[0]!, 'after-leave')).status, 200)
   })
 })
