@@ -1,0 +1,6 @@
+export * from './kinds.ts'
+export * from './defaults.ts'
+export * from './validate.ts'
+export { applyStrategicMergePatch } from './strategic-merge.ts'
+export { applyJsonPatch } from './json-patch.ts'
+export { decodeK8sProtobuf } from './protobuf.ts'
