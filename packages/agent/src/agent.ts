@@ -213,6 +213,10 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
       const result = await session.raft.store.write(withProposerFields(cmd))
       return result.ok ? result : { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', ...result }
     },
+    store: () => {
+      if (session === undefined) throw new ConflictError('the agent is not running')
+      return session.raft.store.local
+    },
     read: async (resource, namespace, name, consistent) => {
       if (session === undefined) throw new ConflictError('the agent is not running')
       if (consistent) await session.raft.store.barrier()

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { rm, chmod } from 'node:fs/promises'
-import { ShoalError, type Member } from '@shoal/core'
+import { ShoalError, type Member, type ObjectStore } from '@shoal/core'
+import { kubeRoutes } from './kube.ts'
 import type { Logger } from '../log.ts'
 import { AddressInUseError } from '../errors.ts'
 import { formatHostPort } from '../config.ts'
@@ -21,6 +22,8 @@ export interface ApiBackend {
   raft: () => unknown
   /** Commit a store command; resolves with its result once applied here. */
   write: (cmd: unknown) => Promise<unknown>
+  /** The local replica, for the Kubernetes read API. */
+  store: () => ObjectStore
   /** Read from the local replica; `consistent` waits for everything committed first. */
   read: (resource: string, namespace: string, name: string | undefined, consistent: boolean) => Promise<unknown>
 }
@@ -74,6 +77,9 @@ export function createApiServer (backend: ApiBackend, init: ApiInit, log: Logger
     'POST /api/shoal/v1/store': async (_req, body) => await backend.write(body),
     'GET /api/shoal/v1/store/:resource': async (_req, _body, p, q) => await backend.read(p.resource!, q.get('namespace') ?? '', undefined, q.has('consistent')),
     'GET /api/shoal/v1/store/:resource/:namespace/:name': async (_req, _body, p, q) => await backend.read(p.resource!, p.namespace === '_' ? '' : p.namespace!, p.name!, q.has('consistent'))
+  }
+  for (const [key, handler] of Object.entries(kubeRoutes(() => backend.store()))) {
+    publicRoutes[key] = (_req, _body, params, query) => handler(params, query)
   }
   const controlRoutes: Record<string, Route> = {
     ...publicRoutes,
