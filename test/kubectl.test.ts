@@ -65,4 +65,79 @@ describe('the stock kubectl against an agent', { skip: haveKubectl ? false : 'ku
     assert.equal(missing.code, 1)
     assert.match(missing.stderr, /Error from server \(NotFound\): pods "nope" not found/)
   })
+
+  it('kubectl apply creates a real multi-document manifest, then configures a change, then leaves it unchanged', async () => {
+    const manifest = (replicas: number): string => `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: nginx-deployment
+  labels:
+    app: nginx
+spec:
+  replicas: ${replicas}
+  selector:
+    matchLabels:
+      app: nginx
+  template:
+    metadata:
+      labels:
+        app: nginx
+    spec:
+      containers:
+      - name: nginx
+        image: nginx:1.14.2
+        ports:
+        - containerPort: 80
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: my-service
+spec:
+  selector:
+    app: nginx
+  ports:
+    - protocol: TCP
+      port: 80
+      targetPort: 9376
+`
+    const file = join(scratch.path, 'app.yaml')
+    writeFileSync(file, manifest(3))
+    const first = await kubectl(server, scratch.path, ['apply', '-f', file])
+    assert.equal(first.code, 0, first.stderr)
+    assert.match(first.stdout, /deployment\.apps\/nginx-deployment created\nservice\/my-service created/)
+    writeFileSync(file, manifest(5))
+    const second = await kubectl(server, scratch.path, ['apply', '-f', file])
+    assert.equal(second.code, 0, second.stderr)
+    assert.match(second.stdout, /deployment\.apps\/nginx-deployment configured\nservice\/my-service unchanged/)
+    const dep = JSON.parse((await kubectl(server, scratch.path, ['get', 'deploy', 'nginx-deployment', '-o', 'json'])).stdout) as { spec: { replicas: number, template: { spec: { containers: Array<{ ports: unknown[], imagePullPolicy: string }> } } }, metadata: { generation: number } }
+    assert.equal(dep.spec.replicas, 5)
+    assert.equal(dep.metadata.generation, 2)
+    assert.equal(dep.spec.template.spec.containers[0]!.ports.length, 1, 'the strategic merge kept the container ports')
+    assert.equal(dep.spec.template.spec.containers[0]!.imagePullPolicy, 'IfNotPresent', 'defaults applied')
+    const third = await kubectl(server, scratch.path, ['apply', '-f', file])
+    assert.match(third.stdout, /deployment\.apps\/nginx-deployment unchanged/)
+    const del = await kubectl(server, scratch.path, ['delete', '-f', file])
+    assert.equal(del.code, 0, del.stderr)
+    assert.match(del.stdout, /deployment\.apps "nginx-deployment" deleted\nservice "my-service" deleted/)
+  })
+
+  it('kubectl create deployment (a protobuf body) creates it; a second create is AlreadyExists', async () => {
+    const r = await kubectl(server, scratch.path, ['create', 'deployment', 'web', '--image=nginx:1.27', '--replicas=2'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, /deployment\.apps\/web created/)
+    const again = await kubectl(server, scratch.path, ['create', 'deployment', 'web', '--image=nginx:1.27'])
+    assert.equal(again.code, 1)
+    assert.match(again.stderr, /deployments\.apps "web" already exists/)
+  })
+
+  it('an invalid manifest gets a 422 naming the field, and nothing is written', async () => {
+    const file = join(scratch.path, 'bad.yaml')
+    writeFileSync(file, 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: bad\nspec:\n  replicas: -1\n  selector:\n    matchLabels: {app: bad}\n  template:\n    metadata:\n      labels: {app: bad}\n    spec:\n      containers: [{name: c, image: busybox}]\n')
+    const r = await kubectl(server, scratch.path, ['apply', '-f', file])
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /spec\.replicas: Invalid value: -1: must be greater than or equal to 0/)
+    const get = await kubectl(server, scratch.path, ['get', 'deploy', 'bad'])
+    assert.match(get.stderr, /deployments\.apps "bad" not found/)
+  })
 })

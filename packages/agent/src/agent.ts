@@ -213,6 +213,10 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
       const result = await session.raft.store.write(withProposerFields(cmd))
       return result.ok ? result : { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', ...result }
     },
+    writeRaw: async (cmd) => {
+      if (session === undefined) throw new ConflictError('the agent is not running')
+      return await session.raft.store.write(withProposerFields(cmd))
+    },
     store: () => {
       if (session === undefined) throw new ConflictError('the agent is not running')
       return session.raft.store.local
@@ -294,8 +298,8 @@ function withProposerFields (cmd: unknown): never {
   const fill = (c: unknown): unknown => {
     if (typeof c !== 'object' || c === null) return c
     const o = c as Record<string, unknown>
-    if (o.op === 'create') return { uid: randomUUID(), ...o, now: o.now ?? now }
-    if (o.op === 'update' || o.op === 'patch') return { ...o, now: o.now ?? now }
+    if (o.op === 'create') return { ...o, uid: typeof o.uid === 'string' && o.uid !== '' ? o.uid : randomUUID(), now: typeof o.now === 'string' && o.now !== '' ? o.now : now }
+    if (o.op === 'update' || o.op === 'patch') return { ...o, now: typeof o.now === 'string' && o.now !== '' ? o.now : now }
     if (o.op === 'batch' && Array.isArray(o.commands)) return { ...o, commands: o.commands.map(fill) }
     return c
   }

@@ -1,17 +1,23 @@
-import { KINDS, kindForResource, qualifiedResource, type KindInfo } from '@shoal/core/api/index.ts'
-import { ShoalError, type ObjectStore } from '@shoal/core'
+import { KINDS, kindForResource, qualifiedResource, defaultObject, validateObject, statusForInvalid, applyStrategicMergePatch, applyJsonPatch, decodeK8sProtobuf, type KindInfo } from '@shoal/core/api/index.ts'
+import { ShoalError, type BatchResult, type Command, type KubeObject, type ObjectInput, type ObjectStore, type Result } from '@shoal/core'
 import { VERSION } from '../version.ts'
+import { Reply } from './status.ts'
 
 /**
  * The read side of the Kubernetes API, as stock kubectl needs it (see
  * shared/docs/kubernetes-api.md): /version, legacy discovery, the OpenAPI v3
- * stub that lets `kubectl apply` leave validation to the server, and GET of
- * lists and objects from the local replica. Writes, Tables, watch and auth
- * come with the rest of the API issue.
+ * stub that lets `kubectl apply` leave validation to the server, GET of lists
+ * and objects from the local replica, and create / update / patch / delete
+ * through Raft with Kubernetes defaults and validation. Tables, watch and
+ * auth come with the rest of the API issue.
  */
 
-type Handler = (params: Record<string, string>, query: URLSearchParams) => unknown
+type Handler = (params: Record<string, string>, query: URLSearchParams, body: unknown, contentType: string) => unknown
 type Store = () => ObjectStore
+type Write = (cmd: Command) => Promise<Result | BatchResult>
+
+/** Attempts at a read-modify-write patch before a Conflict is returned. */
+const PATCH_ATTEMPTS = 5
 
 const GROUPS = [...new Set(KINDS.map(k => k.group))]
 
@@ -53,6 +59,12 @@ function kindOr404 (group: string, resource: string): KindInfo {
   return k
 }
 
+function clusterKind (group: string, resource: string): KindInfo {
+  const k = kindOr404(group, resource)
+  if (k.namespaced) throw new ShoalError('NotFound', 404, `the server could not find the requested resource (${resource})`)
+  return k
+}
+
 function list (store: ObjectStore, k: KindInfo, namespace: string | undefined, query: URLSearchParams): unknown {
   const r = store.list(k.resource, {
     ...(namespace !== undefined ? { namespace } : {}),
@@ -69,8 +81,48 @@ function get (store: ObjectStore, k: KindInfo, namespace: string, name: string):
   return o
 }
 
+/** The store's refusal as kubectl prints it: `deployments.apps "web" already exists`. */
+function failed (k: KindInfo, name: string, r: Exclude<Result, { ok: true }>): ShoalError {
+  if (r.reason === 'AlreadyExists') return new ShoalError('AlreadyExists', 409, `${qualifiedResource(k)} "${name}" already exists`)
+  if (r.reason === 'NotFound') return notFound(k, name)
+  return new ShoalError(r.reason, r.code, r.message)
+}
+
+async function commit (write: Write, k: KindInfo, name: string, cmd: Command): Promise<KubeObject> {
+  const r = await write(cmd) as Result
+  if (!r.ok) throw failed(k, name, r)
+  return { ...r.object, apiVersion: k.apiVersion, kind: k.kind }
+}
+
+/** Decode, default and validate a body for `k` in `namespace`; throws the Status to answer. */
+function admit (k: KindInfo, namespace: string, body: unknown, nameFromPath?: string): ObjectInput {
+  let obj = body
+  if (obj instanceof Uint8Array) {
+    const decoded = decodeK8sProtobuf(obj)
+    if (!decoded.ok) throw new ShoalError('BadRequest', 400, `cannot decode the protobuf body: ${decoded.message}`)
+    obj = decoded.object
+  }
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new ShoalError('BadRequest', 400, 'the request body must be a JSON object')
+  const o = obj as { apiVersion?: unknown, kind?: unknown, metadata?: { name?: unknown, namespace?: unknown } }
+  const ns = o.metadata?.namespace
+  if (k.namespaced && ns !== undefined && ns !== namespace) {
+    throw new ShoalError('BadRequest', 400, `the namespace of the provided object does not match the namespace sent on the request`)
+  }
+  if (nameFromPath !== undefined && o.metadata?.name !== undefined && o.metadata.name !== nameFromPath) {
+    throw new ShoalError('BadRequest', 400, `the name of the object (${String(o.metadata.name)}) does not match the name on the URL (${nameFromPath})`)
+  }
+  const shaped = { apiVersion: k.apiVersion, kind: k.kind, ...obj, metadata: { ...(o.metadata ?? {}), ...(nameFromPath !== undefined ? { name: nameFromPath } : {}), ...(k.namespaced ? { namespace } : {}) } }
+  const defaulted = defaultObject(k.resource, shaped)
+  const errors = validateObject(k.resource, defaulted)
+  if (errors.length > 0) {
+    const name = typeof defaulted.metadata.name === 'string' ? defaulted.metadata.name : ''
+    throw Object.assign(new ShoalError('Invalid', 422, statusForInvalid(k.kind, name, errors).message), { status: statusForInvalid(k.kind, name, errors) })
+  }
+  return defaulted as ObjectInput
+}
+
 /** Routes for the api server, keyed `METHOD /path/:param`. */
-export function kubeRoutes (store: Store): Record<string, Handler> {
+export function kubeRoutes (store: Store, write: Write): Record<string, Handler> {
   const routes: Record<string, Handler> = {
     'GET /version': () => ({ major: '1', minor: '32', gitVersion: `v1.32.0-shoal-${VERSION}`, gitCommit: '', gitTreeState: 'clean', buildDate: '', goVersion: '', compiler: 'shoal', platform: `${process.platform}/${process.arch}` }),
     'GET /api': () => ({ kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [] }),
@@ -88,8 +140,45 @@ export function kubeRoutes (store: Store): Record<string, Handler> {
     }),
     'GET /openapi/v3/api/v1': () => openapiFor('')
   }
+  const create = async (k: KindInfo, namespace: string, body: unknown): Promise<Reply> => {
+    const obj = admit(k, namespace, body)
+    return new Reply(201, await commit(write, k, obj.metadata.name, { op: 'create', resource: k.resource, object: obj, uid: '', now: '' }))
+  }
+  const update = async (k: KindInfo, namespace: string, name: string, body: unknown): Promise<KubeObject> => {
+    const obj = admit(k, namespace, body, name)
+    return await commit(write, k, name, { op: 'update', resource: k.resource, object: obj, now: '' })
+  }
+  const remove = async (k: KindInfo, namespace: string, name: string): Promise<KubeObject> =>
+    await commit(write, k, name, { op: 'delete', resource: k.resource, namespace, name })
+  /** Merge patches apply in the log; strategic and JSON patches are read-modify-write with a resourceVersion precondition. */
+  const patch = async (k: KindInfo, namespace: string, name: string, body: unknown, contentType: string): Promise<KubeObject> => {
+    if (contentType.includes('merge-patch+json') && !contentType.includes('strategic')) {
+      return await commit(write, k, name, { op: 'patch', resource: k.resource, namespace, name, patch: body, now: '' })
+    }
+    for (let attempt = 1; ; attempt++) {
+      const current = store().get(k.resource, namespace, name)
+      if (current === undefined) throw notFound(k, name)
+      const patched = contentType.includes('json-patch+json') ? applyJsonPatch(current, body) : applyStrategicMergePatch(current, body)
+      if (!patched.ok) throw new ShoalError('UnprocessableEntity', 422, patched.message)
+      const obj = admit(k, namespace, patched.value, name)
+      const r = await write({ op: 'update', resource: k.resource, object: obj, now: '', precondition: { resourceVersion: current.metadata.resourceVersion } }) as Result
+      if (r.ok) return { ...r.object, apiVersion: k.apiVersion, kind: k.kind }
+      if (r.reason !== 'Conflict' || attempt >= PATCH_ATTEMPTS) throw failed(k, name, r)
+    }
+  }
+
   for (const g of GROUPS) {
     const prefix = g === '' ? '/api/v1' : `/apis/${g}/v1`
+    const nsItem = `${prefix}/namespaces/:namespace/:resource/:name`
+    const clusterItem = `${prefix}/:resource/:name`
+    routes[`POST ${prefix}/namespaces/:namespace/:resource`] = async (p, _q, body) => await create(kindOr404(g, p.resource!), p.namespace!, body)
+    routes[`POST ${prefix}/:resource`] = async (p, _q, body) => await create(clusterKind(g, p.resource!), '', body)
+    routes[`PUT ${nsItem}`] = async (p, _q, body) => await update(kindOr404(g, p.resource!), p.namespace!, p.name!, body)
+    routes[`PUT ${clusterItem}`] = async (p, _q, body) => await update(clusterKind(g, p.resource!), '', p.name!, body)
+    routes[`DELETE ${nsItem}`] = async p => await remove(kindOr404(g, p.resource!), p.namespace!, p.name!)
+    routes[`DELETE ${clusterItem}`] = async p => await remove(clusterKind(g, p.resource!), '', p.name!)
+    routes[`PATCH ${nsItem}`] = async (p, _q, body, ct) => await patch(kindOr404(g, p.resource!), p.namespace!, p.name!, body, ct)
+    routes[`PATCH ${clusterItem}`] = async (p, _q, body, ct) => await patch(clusterKind(g, p.resource!), '', p.name!, body, ct)
     if (g !== '') {
       routes[`GET ${prefix}`] = () => resourceList(g)
       routes[`GET /openapi/v3/apis/${g}/v1`] = () => openapiFor(g)

@@ -1,11 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { rm, chmod } from 'node:fs/promises'
-import { ShoalError, type Member, type ObjectStore } from '@shoal/core'
+import { ShoalError, type BatchResult, type Command, type Member, type ObjectStore, type Result } from '@shoal/core'
 import { kubeRoutes } from './kube.ts'
 import type { Logger } from '../log.ts'
 import { AddressInUseError } from '../errors.ts'
 import { formatHostPort } from '../config.ts'
-import { failure, statusFor, type Status } from './status.ts'
+import { Reply, failure, statusFor, type Status } from './status.ts'
 
 /** A member as the api shows it: gossip state plus its place in Raft. */
 export type MemberView = Member & { readonly raft: { readonly role: string, readonly match: number | null } }
@@ -24,6 +24,8 @@ export interface ApiBackend {
   write: (cmd: unknown) => Promise<unknown>
   /** The local replica, for the Kubernetes read API. */
   store: () => ObjectStore
+  /** Commit a store command and return the store's own result (the Kubernetes API shapes errors itself). */
+  writeRaw: (cmd: Command) => Promise<Result | BatchResult>
   /** Read from the local replica; `consistent` waits for everything committed first. */
   read: (resource: string, namespace: string, name: string | undefined, consistent: boolean) => Promise<unknown>
 }
@@ -78,8 +80,8 @@ export function createApiServer (backend: ApiBackend, init: ApiInit, log: Logger
     'GET /api/shoal/v1/store/:resource': async (_req, _body, p, q) => await backend.read(p.resource!, q.get('namespace') ?? '', undefined, q.has('consistent')),
     'GET /api/shoal/v1/store/:resource/:namespace/:name': async (_req, _body, p, q) => await backend.read(p.resource!, p.namespace === '_' ? '' : p.namespace!, p.name!, q.has('consistent'))
   }
-  for (const [key, handler] of Object.entries(kubeRoutes(() => backend.store()))) {
-    publicRoutes[key] = (_req, _body, params, query) => handler(params, query)
+  for (const [key, handler] of Object.entries(kubeRoutes(() => backend.store(), backend.writeRaw))) {
+    publicRoutes[key] = async (req, body, params, query) => await handler(params, query, body, req.headers['content-type'] ?? '')
   }
   const controlRoutes: Record<string, Route> = {
     ...publicRoutes,
@@ -189,6 +191,8 @@ async function readBody (req: IncomingMessage): Promise<unknown> {
     chunks.push(chunk as Buffer)
   }
   if (size === 0) return undefined
+  // kubectl create (1.32+) sends protobuf; the route decodes it.
+  if ((req.headers['content-type'] ?? '').includes('protobuf')) return new Uint8Array(Buffer.concat(chunks))
   try {
     return JSON.parse(Buffer.concat(chunks).toString('utf8'))
   } catch {
@@ -196,8 +200,9 @@ async function readBody (req: IncomingMessage): Promise<unknown> {
   }
 }
 
-function send (res: ServerResponse, body: unknown): void {
-  const code = isStatus(body) ? body.code : 200
+function send (res: ServerResponse, reply: unknown): void {
+  const body = reply instanceof Reply ? reply.body : reply
+  const code = reply instanceof Reply ? reply.code : isStatus(body) ? body.code : 200
   if (typeof body === 'string') {
     res.writeHead(code, { 'content-type': 'text/plain; charset=utf-8' }).end(body)
     return

@@ -11,7 +11,20 @@ export interface Status {
   readonly code: number
 }
 
+/** A reply with an HTTP code other than 200 (201 Created). */
+export class Reply {
+  readonly code: number
+  readonly body: unknown
+  constructor (code: number, body: unknown) {
+    this.code = code
+    this.body = body
+  }
+}
+
 export function statusFor (err: unknown): Status {
+  // An error that already carries its whole Status (a 422 with field causes).
+  const carried = (err as { status?: unknown } | undefined)?.status
+  if (err instanceof ShoalError && typeof carried === 'object' && carried !== null && (carried as Status).kind === 'Status') return carried as Status
   if (err instanceof ShoalError) {
     return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: err.message, reason: err.reason, code: err.code }
   }
