@@ -1,10 +1,11 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { AgentProcess, scratchDir } from './helpers/agents.ts'
 import { createObject } from './helpers/store.ts'
+import { waitFor } from './helpers/wait.ts'
 
 /** Run the stock kubectl against an agent; resolves with its exit code and output. */
 function kubectl (server: string, dir: string, args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
@@ -139,5 +140,26 @@ spec:
     assert.match(r.stderr, /spec\.replicas: Invalid value: -1: must be greater than or equal to 0/)
     const get = await kubectl(server, scratch.path, ['get', 'deploy', 'bad'])
     assert.match(get.stderr, /deployments\.apps "bad" not found/)
+  })
+
+  it('kubectl scale changes a Deployment\'s replicas through the scale subresource', async () => {
+    const r = await kubectl(server, scratch.path, ['scale', 'deployment', 'web', '--replicas=4'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, /deployment\.apps\/web scaled/)
+    const replicas = await kubectl(server, scratch.path, ['get', 'deployment', 'web', '-o', 'jsonpath={.spec.replicas}'])
+    assert.equal(replicas.stdout, '4')
+  })
+
+  it('kubectl get -w prints objects as they are created', async () => {
+    const child = spawn('kubectl', [`--server=${server}`, `--cache-dir=${join(scratch.path, 'cache')}`, 'get', 'configmaps', '-w'], { env: { ...process.env, KUBECONFIG: join(scratch.path, 'kubeconfig') } })
+    let out = ''
+    child.stdout.on('data', (c: Buffer) => { out += c.toString() })
+    try {
+      await waitFor('the initial list', () => out.includes('alpha'))
+      assert.equal((await createObject(agent, 'gamma')).status, 200)
+      await waitFor('gamma in the watch', () => /\ngamma\s/.test(out), { timeoutMs: 10_000 })
+    } finally {
+      child.kill('SIGKILL')
+    }
   })
 })

@@ -1,7 +1,7 @@
 import { KINDS, kindForResource, qualifiedResource, defaultObject, validateObject, statusForInvalid, applyStrategicMergePatch, applyJsonPatch, decodeK8sProtobuf, type KindInfo } from '@shoal/core/api/index.ts'
 import { ShoalError, type BatchResult, type Command, type KubeObject, type ObjectInput, type ObjectStore, type Result } from '@shoal/core'
 import { VERSION } from '../version.ts'
-import { Reply } from './status.ts'
+import { Reply, StreamReply } from './status.ts'
 
 /**
  * The read side of the Kubernetes API, as stock kubectl needs it (see
@@ -59,13 +59,78 @@ function kindOr404 (group: string, resource: string): KindInfo {
   return k
 }
 
+function scalable (resource: string): KindInfo {
+  const k = kindOr404('apps', resource)
+  if (k.resource !== 'deployments' && k.resource !== 'replicasets') throw new ShoalError('NotFound', 404, `the server could not find the requested resource (${resource}/scale)`)
+  return k
+}
+
+/** The autoscaling/v1 Scale view of a Deployment or ReplicaSet. */
+function scaleOf (o: KubeObject): unknown {
+  const spec = o.spec as { replicas?: number, selector?: { matchLabels?: Record<string, string> } } | undefined
+  const status = o.status as { replicas?: number } | undefined
+  return {
+    kind: 'Scale',
+    apiVersion: 'autoscaling/v1',
+    metadata: { name: o.metadata.name, namespace: o.metadata.namespace, uid: o.metadata.uid, resourceVersion: o.metadata.resourceVersion, creationTimestamp: o.metadata.creationTimestamp },
+    spec: { replicas: spec?.replicas ?? 0 },
+    status: { replicas: status?.replicas ?? 0, selector: Object.entries(spec?.selector?.matchLabels ?? {}).map(([key, v]) => `${key}=${v}`).join(',') }
+  }
+}
+
 function clusterKind (group: string, resource: string): KindInfo {
   const k = kindOr404(group, resource)
   if (k.namespaced) throw new ShoalError('NotFound', 404, `the server could not find the requested resource (${resource})`)
   return k
 }
 
+/** Longest a watch stays open when the client does not say, s; kubectl re-watches. */
+const DEFAULT_WATCH_SECONDS = 1800
+
+/**
+ * `?watch=true`: newline-delimited events from `resourceVersion` on. With no
+ * resourceVersion (or 0) every current object comes first as ADDED. A version
+ * older than the store's history gets one ERROR event with a 410 Status.
+ */
+function watch (store: ObjectStore, k: KindInfo, namespace: string | undefined, query: URLSearchParams): StreamReply {
+  const selectors = {
+    ...(namespace !== undefined ? { namespace } : {}),
+    ...(query.get('labelSelector') !== null ? { labelSelector: query.get('labelSelector')! } : {}),
+    ...(query.get('fieldSelector') !== null ? { fieldSelector: query.get('fieldSelector')! } : {})
+  }
+  const rv = query.get('resourceVersion') ?? ''
+  const timeoutSeconds = Number(query.get('timeoutSeconds') ?? DEFAULT_WATCH_SECONDS)
+  return new StreamReply(res => {
+    res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' })
+    const emit = (type: string, object: unknown): void => { res.write(JSON.stringify({ type, object }) + '\n') }
+    const typed = (o: KubeObject): KubeObject => ({ ...o, apiVersion: k.apiVersion, kind: k.kind })
+    let from: string | number = rv
+    if (rv === '' || rv === '0') {
+      const initial = store.list(k.resource, selectors)
+      if (!initial.ok) {
+        emit('ERROR', { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: initial.message, reason: initial.reason, code: initial.code })
+        res.end()
+        return
+      }
+      for (const o of initial.items) emit('ADDED', typed(o))
+      from = initial.resourceVersion
+    }
+    const w = store.watch({ resource: k.resource, ...selectors, fromResourceVersion: from }, e => emit(e.type, typed(e.object)))
+    if (!w.ok) {
+      emit('ERROR', { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: w.message, reason: w.reason === 'Gone' ? 'Expired' : w.reason, code: w.code })
+      res.end()
+      return
+    }
+    const timer = setTimeout(() => res.end(), Math.max(1, Number.isFinite(timeoutSeconds) ? timeoutSeconds : DEFAULT_WATCH_SECONDS) * 1000)
+    res.on('close', () => {
+      clearTimeout(timer)
+      w.stop()
+    })
+  })
+}
+
 function list (store: ObjectStore, k: KindInfo, namespace: string | undefined, query: URLSearchParams): unknown {
+  if (query.get('watch') === 'true' || query.get('watch') === '1') return watch(store, k, namespace, query)
   const r = store.list(k.resource, {
     ...(namespace !== undefined ? { namespace } : {}),
     ...(query.get('labelSelector') !== null ? { labelSelector: query.get('labelSelector')! } : {}),
@@ -179,6 +244,20 @@ export function kubeRoutes (store: Store, write: Write): Record<string, Handler>
     routes[`DELETE ${clusterItem}`] = async p => await remove(clusterKind(g, p.resource!), '', p.name!)
     routes[`PATCH ${nsItem}`] = async (p, _q, body, ct) => await patch(kindOr404(g, p.resource!), p.namespace!, p.name!, body, ct)
     routes[`PATCH ${clusterItem}`] = async (p, _q, body, ct) => await patch(clusterKind(g, p.resource!), '', p.name!, body, ct)
+    if (g === 'apps') {
+      const scalePath = `${nsItem}/scale`
+      routes[`GET ${scalePath}`] = p => scaleOf(get(store(), scalable(p.resource!), p.namespace!, p.name!) as KubeObject)
+      const setScale = async (p: Record<string, string>, body: unknown): Promise<unknown> => {
+        const replicas = (body as { spec?: { replicas?: unknown } } | undefined)?.spec?.replicas
+        if (typeof replicas !== 'number' || !Number.isSafeInteger(replicas) || replicas < 0) {
+          throw new ShoalError('Invalid', 422, `Scale.autoscaling "${p.name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`)
+        }
+        const k = scalable(p.resource!)
+        return scaleOf(await commit(write, k, p.name!, { op: 'patch', resource: k.resource, namespace: p.namespace!, name: p.name!, patch: { spec: { replicas } }, now: '' }))
+      }
+      routes[`PATCH ${scalePath}`] = async (p, _q, body) => await setScale(p, body)
+      routes[`PUT ${scalePath}`] = async (p, _q, body) => await setScale(p, body)
+    }
     if (g !== '') {
       routes[`GET ${prefix}`] = () => resourceList(g)
       routes[`GET /openapi/v3/apis/${g}/v1`] = () => openapiFor(g)

@@ -5,7 +5,7 @@ import { kubeRoutes } from './kube.ts'
 import type { Logger } from '../log.ts'
 import { AddressInUseError } from '../errors.ts'
 import { formatHostPort } from '../config.ts'
-import { Reply, failure, statusFor, type Status } from './status.ts'
+import { Reply, StreamReply, failure, statusFor, type Status } from './status.ts'
 
 /** A member as the api shows it: gossip state plus its place in Raft. */
 export type MemberView = Member & { readonly raft: { readonly role: string, readonly match: number | null } }
@@ -201,6 +201,10 @@ async function readBody (req: IncomingMessage): Promise<unknown> {
 }
 
 function send (res: ServerResponse, reply: unknown): void {
+  if (reply instanceof StreamReply) {
+    reply.run(res)
+    return
+  }
   const body = reply instanceof Reply ? reply.body : reply
   const code = reply instanceof Reply ? reply.code : isStatus(body) ? body.code : 200
   if (typeof body === 'string') {

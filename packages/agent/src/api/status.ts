@@ -21,6 +21,14 @@ export class Reply {
   }
 }
 
+/** A reply that streams: the route takes over the response (watch). */
+export class StreamReply {
+  readonly run: (res: import('node:http').ServerResponse) => void
+  constructor (run: (res: import('node:http').ServerResponse) => void) {
+    this.run = run
+  }
+}
+
 export function statusFor (err: unknown): Status {
   // An error that already carries its whole Status (a 422 with field causes).
   const carried = (err as { status?: unknown } | undefined)?.status
