@@ -1,16 +1,16 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFile, spawn } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { AgentProcess, scratchDir } from './helpers/agents.ts'
+import { AgentProcess, scratchDir, shoal } from './helpers/agents.ts'
 import { createObject } from './helpers/store.ts'
 import { waitFor } from './helpers/wait.ts'
 
 /** Run the stock kubectl against an agent; resolves with its exit code and output. */
-function kubectl (server: string, dir: string, args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
+function kubectl (kubeconfig: string, dir: string, args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
   return new Promise(resolve => {
-    execFile('kubectl', [`--server=${server}`, `--cache-dir=${join(dir, 'cache')}`, ...args], { env: { ...process.env, KUBECONFIG: join(dir, 'kubeconfig') }, timeout: 30_000 }, (err, stdout, stderr) => {
+    execFile('kubectl', [`--kubeconfig=${kubeconfig}`, `--cache-dir=${join(dir, 'cache')}`, ...args], { timeout: 30_000 }, (err, stdout, stderr) => {
       resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr })
     })
   })
@@ -22,10 +22,9 @@ const haveKubectl = await new Promise<boolean>(resolve => execFile('kubectl', ['
 describe('the stock kubectl against an agent', { skip: haveKubectl ? false : 'kubectl is not installed on this machine' }, () => {
   const scratch = scratchDir('kubectl')
   const agent = new AgentProcess(scratch.path, 'kube-1', '127.0.0.51')
-  const server = `http://${agent.ip}:6443`
+  const server = join(scratch.path, 'kube-1', 'kubeconfig')
 
   before(async () => {
-    writeFileSync(join(scratch.path, 'kubeconfig'), 'apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n')
     await agent.start()
     for (const name of ['alpha', 'beta']) assert.equal((await createObject(agent, name, { greeting: `hello ${name}` })).status, 200)
   })
@@ -33,6 +32,16 @@ describe('the stock kubectl against an agent', { skip: haveKubectl ? false : 'ku
   after(async () => {
     await agent.destroy()
     scratch.remove()
+  })
+
+  it('every agent writes a kubeconfig for its own API, owner-only; shoal kubeconfig prints it', async () => {
+    const printed = await shoal(['kubeconfig', '--data-dir', agent.dataDir])
+    assert.equal(printed.stdout, readFileSync(server, 'utf8'))
+    assert.match(printed.stdout, /server: http:\/\/127\.0\.0\.51:6443/)
+    assert.equal(statSync(server).mode & 0o777, 0o600)
+    const members = await shoal(['members', '--kubeconfig', server])
+    assert.equal(members.code, 0, members.stderr)
+    assert.match(members.stdout, /kube-1\s+alive\s+leader/)
   })
 
   it('kubectl version reports the server', async () => {
@@ -151,7 +160,7 @@ spec:
   })
 
   it('kubectl get -w prints objects as they are created', async () => {
-    const child = spawn('kubectl', [`--server=${server}`, `--cache-dir=${join(scratch.path, 'cache')}`, 'get', 'configmaps', '-w'], { env: { ...process.env, KUBECONFIG: join(scratch.path, 'kubeconfig') } })
+    const child = spawn('kubectl', [`--kubeconfig=${server}`, `--cache-dir=${join(scratch.path, 'cache')}`, 'get', 'configmaps', '-w'])
     let out = ''
     child.stdout.on('data', (c: Buffer) => { out += c.toString() })
     try {

@@ -90,6 +90,6 @@ describe('membership across five agent processes', () => {
     await waitFor('node-15 left', async () => await allSee(others, { 'node-15': 'left' }), { timeoutMs: 2000, intervalMs: 20 })
     await a5.start()
     await waitFor('node-15 alive again', async () => await allSee([a1, a2, a3, a5], { 'node-15': 'alive' }), { timeoutMs: 10_000 })
-    assert.deepEqual(readdirSync(a5.dataDir).sort(), ['agent.sock', 'cluster.json', 'node.key', 'peers.json', 'raft'])
+    assert.deepEqual(readdirSync(a5.dataDir).sort(), ['agent.sock', 'cluster.json', 'kubeconfig', 'node.key', 'peers.json', 'raft'])
   })
 })

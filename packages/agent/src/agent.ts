@@ -133,6 +133,7 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
       }
       const current = await dataDir.loadCluster()
       if (current?.id !== cluster.id) await dataDir.saveCluster(cluster, new Date())
+      await dataDir.saveKubeconfig(kubeconfigFor(cluster, `http://${api}`))
     } catch (err) {
       await raft?.stop().catch(() => {})
       await mesh.stop().catch(() => {})
@@ -290,6 +291,34 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
     stopped,
     failure: () => failure
   }
+}
+
+/**
+ * A kubeconfig for the cluster's API on this agent: stock kubectl and `shoal
+ * --kubeconfig` use it. It carries no credentials yet: kubectl sends a bearer
+ * token only over TLS, so authentication comes together with TLS on the API.
+ */
+export function kubeconfigFor (cluster: ClusterSecret, server: string): string {
+  const name = `shoal-${cluster.id}`
+  return [
+    'apiVersion: v1',
+    'kind: Config',
+    'clusters:',
+    `- name: ${name}`,
+    '  cluster:',
+    `    server: ${server}`,
+    'contexts:',
+    `- name: ${name}`,
+    '  context:',
+    `    cluster: ${name}`,
+    '    user: admin',
+    '    namespace: default',
+    `current-context: ${name}`,
+    'users:',
+    '- name: admin',
+    '  user: {}',
+    ''
+  ].join('\n')
 }
 
 /** A create needs a uid and a time chosen once, by the proposer, so every replica stores the same. */

@@ -32,6 +32,13 @@ export class DataDir {
   }
 
   get socketPath (): string { return join(this.path, 'agent.sock') }
+  /** An admin kubeconfig for this agent's API, readable by the owner only. */
+  get kubeconfigPath (): string { return join(this.path, 'kubeconfig') }
+
+  async saveKubeconfig (text: string): Promise<void> {
+    await this.#write(this.kubeconfigPath, text)
+  }
+
   /** The cluster's Raft log (LevelDB). */
   get raftPath (): string { return join(this.path, 'raft') }
   get #keyPath (): string { return join(this.path, 'node.key') }
@@ -79,6 +86,7 @@ export class DataDir {
   async forgetCluster (): Promise<void> {
     await rm(this.#peersPath, { force: true })
     await rm(this.raftPath, { recursive: true, force: true })
+    await rm(this.kubeconfigPath, { force: true })
     await rm(this.#clusterPath, { force: true })
     await syncDir(this.path)
   }

@@ -3,7 +3,7 @@ import { defaultDataDir, VERSION, ShoalError } from '@shoal/agent'
 import { InvalidConfigError } from '@shoal/core'
 import { CliError } from './client.ts'
 import { runAgent, type AgentFlags } from './commands/agent.ts'
-import { joinCluster, leaveCluster, listMembers, printToken } from './commands/cluster.ts'
+import { joinCluster, leaveCluster, listMembers, printKubeconfig, printToken } from './commands/cluster.ts'
 
 const cli = cac('shoal')
 const dataDirHelp = 'agent data dir (env SHOAL_DATA_DIR; default /var/lib/shoal as root, else ~/.shoal)'
@@ -51,14 +51,22 @@ cli.command('token', 'Print the join token of the local agent\'s cluster')
 
 cli.command('members', 'List the cluster\'s members as one agent sees them')
   .option('--server <host[:port]>', 'the agent to ask (env SHOAL_SERVER; default: the local agent)')
+  .option('--token <token>', 'API bearer token for --server (default: from the kubeconfig)')
+  .option('--kubeconfig <file>', 'kubeconfig to use (env SHOAL_KUBECONFIG)')
   .option('--data-dir <dir>', dataDirHelp)
   .option('-o, --output <format>', 'json or wide')
   .example('shoal members')
-  .example('shoal members --server 10.0.0.5 -o json')
-  .action(async (flags: { server?: string, dataDir?: string, output?: string }) => {
+  .example('shoal members --kubeconfig /var/lib/shoal/kubeconfig -o json')
+  .action(async (flags: { server?: string, token?: string, kubeconfig?: string, dataDir?: string, output?: string }) => {
     const server = flags.server !== undefined ? String(flags.server) : process.env.SHOAL_SERVER
-    process.stdout.write(await listMembers(server, dataDirOf(flags), flags.output, Date.now()))
+    const target = { dataDir: dataDirOf(flags), ...(server !== undefined ? { server } : {}), ...(flags.token !== undefined ? { token: String(flags.token) } : {}), ...(flags.kubeconfig !== undefined ? { kubeconfig: String(flags.kubeconfig) } : {}) }
+    process.stdout.write(await listMembers(target, flags.output, Date.now()))
   })
+
+cli.command('kubeconfig', 'Print the admin kubeconfig of the local agent (for kubectl --kubeconfig)')
+  .option('--data-dir <dir>', dataDirHelp)
+  .example('shoal kubeconfig > ~/.kube/config')
+  .action(async (flags: { dataDir?: string }) => { process.stdout.write(await printKubeconfig(dataDirOf(flags))) })
 
 cli.command('version', 'Print the version').action(() => { process.stdout.write(`shoal ${VERSION}\n`) })
 

@@ -1,8 +1,8 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DataDir, encodeToken } from '@shoal/agent'
 import type { Member } from '@shoal/core'
-import { call, CliError, resolveTarget } from '../client.ts'
+import { call, CliError, resolveTarget, type TargetFlags } from '../client.ts'
 import { formatAge, formatTable } from '../format.ts'
 
 interface AgentInfo { name: string, clusterId: string }
@@ -21,12 +21,12 @@ export async function printToken (dataDir: string): Promise<string> {
 }
 
 export async function joinCluster (dataDir: string, address: string, token: string): Promise<string> {
-  const info = await call<AgentInfo>(resolveTarget(undefined, dataDir), 'POST', '/api/shoal/v1/join', { address, token })
+  const info = await call<AgentInfo>(resolveTarget({ dataDir }), 'POST', '/api/shoal/v1/join', { address, token })
   return `node ${info.name} joined cluster ${info.clusterId}\n`
 }
 
 export async function leaveCluster (dataDir: string): Promise<string> {
-  const target = resolveTarget(undefined, dataDir)
+  const target = resolveTarget({ dataDir })
   const info = await call<AgentInfo>(target, 'GET', '/api/shoal/v1/info')
   await call(target, 'POST', '/api/shoal/v1/leave')
   // The agent stops after answering; wait until its socket is gone, so the
@@ -39,8 +39,8 @@ export async function leaveCluster (dataDir: string): Promise<string> {
   throw new CliError(`node ${info.name} announced its leave but did not stop within 10 s`)
 }
 
-export async function listMembers (server: string | undefined, dataDir: string, output: string | undefined, now: number): Promise<string> {
-  const list = await call<{ items: Array<Member & { raft?: { role: string, match: number | null } }> }>(resolveTarget(server, dataDir), 'GET', '/api/shoal/v1/members')
+export async function listMembers (target: TargetFlags, output: string | undefined, now: number): Promise<string> {
+  const list = await call<{ items: Array<Member & { raft?: { role: string, match: number | null } }> }>(resolveTarget(target), 'GET', '/api/shoal/v1/members')
   if (output === 'json') return JSON.stringify(list, null, 2) + '\n'
   if (output !== undefined && output !== 'wide') throw new CliError(`-o ${output}: unknown output format (use json or wide)`)
   const wide = output === 'wide'
@@ -56,4 +56,16 @@ export async function listMembers (server: string | undefined, dataDir: string, 
 function addressOf (m: Member): string {
   const match = /^\/ip[46]\/([^/]+)\/tcp\/(\d+)/.exec(m.addrs[0] ?? '')
   return match === null ? (m.addrs[0] ?? '') : `${match[1]}:${match[2]}`
+}
+
+/** `shoal kubeconfig`: the admin kubeconfig the local agent wrote into its data dir. */
+export async function printKubeconfig (dataDir: string): Promise<string> {
+  try {
+    return readFileSync(join(dataDir, 'kubeconfig'), 'utf8')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') throw new CliError(`no kubeconfig in data dir ${dataDir}; start an agent there with \`shoal agent\` first, or pass --data-dir`)
+    if (code === 'EACCES') throw new CliError(`cannot read ${join(dataDir, 'kubeconfig')}: permission denied (run as the agent's user)`)
+    throw err
+  }
 }
