@@ -54,7 +54,7 @@ describe('the stock kubectl against an agent', { skip: haveKubectl ? false : 'ku
     for (const what of ['configmaps', 'cm']) {
       const r = await kubectl(server, scratch.path, ['get', what])
       assert.equal(r.code, 0, r.stderr)
-      assert.match(r.stdout, /^NAME\s+AGE\nalpha\s+\S+\nbeta\s+\S+\n$/)
+      assert.match(r.stdout, /^NAME\s+DATA\s+AGE\nalpha\s+1\s+\d+s\nbeta\s+1\s+\d+s\n$/)
     }
   })
 
@@ -125,6 +125,9 @@ spec:
     assert.equal(dep.metadata.generation, 2)
     assert.equal(dep.spec.template.spec.containers[0]!.ports.length, 1, 'the strategic merge kept the container ports')
     assert.equal(dep.spec.template.spec.containers[0]!.imagePullPolicy, 'IfNotPresent', 'defaults applied')
+    const table = await kubectl(server, scratch.path, ['get', 'deploy,svc', '-o', 'wide'])
+    assert.match(table.stdout, /NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE\s+CONTAINERS\s+IMAGES\s+SELECTOR\ndeployment\.apps\/nginx-deployment\s+0\/5\s+0\s+0\s+\d+s\s+nginx\s+nginx:1\.14\.2\s+app=nginx/)
+    assert.match(table.stdout, /service\/my-service\s+ClusterIP\s+\S+\s+<none>\s+80\/TCP\s+\d+s\s+app=nginx/)
     const third = await kubectl(server, scratch.path, ['apply', '-f', file])
     assert.match(third.stdout, /deployment\.apps\/nginx-deployment unchanged/)
     const del = await kubectl(server, scratch.path, ['delete', '-f', file])

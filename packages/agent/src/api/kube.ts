@@ -1,4 +1,4 @@
-import { KINDS, kindForResource, qualifiedResource, defaultObject, validateObject, statusForInvalid, applyStrategicMergePatch, applyJsonPatch, decodeK8sProtobuf, type KindInfo } from '@shoal/core/api/index.ts'
+import { KINDS, buildTable, kindForResource, qualifiedResource, defaultObject, validateObject, statusForInvalid, applyStrategicMergePatch, applyJsonPatch, decodeK8sProtobuf, type KindInfo } from '@shoal/core/api/index.ts'
 import { ShoalError, type BatchResult, type Command, type KubeObject, type ObjectInput, type ObjectStore, type Result } from '@shoal/core'
 import { VERSION } from '../version.ts'
 import { Reply, StreamReply } from './status.ts'
@@ -12,7 +12,7 @@ import { Reply, StreamReply } from './status.ts'
  * auth come with the rest of the API issue.
  */
 
-type Handler = (params: Record<string, string>, query: URLSearchParams, body: unknown, contentType: string) => unknown
+type Handler = (params: Record<string, string>, query: URLSearchParams, body: unknown, contentType: string, accept: string) => unknown
 type Store = () => ObjectStore
 type Write = (cmd: Command) => Promise<Result | BatchResult>
 
@@ -84,6 +84,16 @@ function clusterKind (group: string, resource: string): KindInfo {
   return k
 }
 
+/** kubectl asks for `application/json;as=Table;…` on every get, and prints the columns it is given. */
+function wantsTable (accept: string): boolean {
+  return accept.includes('as=Table')
+}
+
+function tableOf (k: KindInfo, objects: readonly KubeObject[], resourceVersion: string, query: URLSearchParams): unknown {
+  const include = query.get('includeObject')
+  return buildTable(k.resource, objects, { now: Date.now(), resourceVersion, includeObject: include === 'Object' || include === 'None' ? include : 'Metadata' })
+}
+
 /** Longest a watch stays open when the client does not say, s; kubectl re-watches. */
 const DEFAULT_WATCH_SECONDS = 1800
 
@@ -92,7 +102,7 @@ const DEFAULT_WATCH_SECONDS = 1800
  * resourceVersion (or 0) every current object comes first as ADDED. A version
  * older than the store's history gets one ERROR event with a 410 Status.
  */
-function watch (store: ObjectStore, k: KindInfo, namespace: string | undefined, query: URLSearchParams): StreamReply {
+function watch (store: ObjectStore, k: KindInfo, namespace: string | undefined, query: URLSearchParams, accept: string): StreamReply {
   const selectors = {
     ...(namespace !== undefined ? { namespace } : {}),
     ...(query.get('labelSelector') !== null ? { labelSelector: query.get('labelSelector')! } : {}),
@@ -103,7 +113,8 @@ function watch (store: ObjectStore, k: KindInfo, namespace: string | undefined, 
   return new StreamReply(res => {
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' })
     const emit = (type: string, object: unknown): void => { res.write(JSON.stringify({ type, object }) + '\n') }
-    const typed = (o: KubeObject): KubeObject => ({ ...o, apiVersion: k.apiVersion, kind: k.kind })
+    // A Table watch carries a one-row Table per event.
+    const typed = (o: KubeObject): unknown => wantsTable(accept) ? tableOf(k, [o], o.metadata.resourceVersion, query) : { ...o, apiVersion: k.apiVersion, kind: k.kind }
     let from: string | number = rv
     if (rv === '' || rv === '0') {
       const initial = store.list(k.resource, selectors)
@@ -129,21 +140,22 @@ function watch (store: ObjectStore, k: KindInfo, namespace: string | undefined, 
   })
 }
 
-function list (store: ObjectStore, k: KindInfo, namespace: string | undefined, query: URLSearchParams): unknown {
-  if (query.get('watch') === 'true' || query.get('watch') === '1') return watch(store, k, namespace, query)
+function list (store: ObjectStore, k: KindInfo, namespace: string | undefined, query: URLSearchParams, accept: string): unknown {
+  if (query.get('watch') === 'true' || query.get('watch') === '1') return watch(store, k, namespace, query, accept)
   const r = store.list(k.resource, {
     ...(namespace !== undefined ? { namespace } : {}),
     ...(query.get('labelSelector') !== null ? { labelSelector: query.get('labelSelector')! } : {}),
     ...(query.get('fieldSelector') !== null ? { fieldSelector: query.get('fieldSelector')! } : {})
   })
   if (!r.ok) throw new ShoalError(r.reason, r.code, r.message)
+  if (wantsTable(accept)) return tableOf(k, r.items, r.resourceVersion, query)
   return { kind: `${k.kind}List`, apiVersion: k.apiVersion, metadata: { resourceVersion: r.resourceVersion }, items: r.items.map(o => ({ ...o, apiVersion: k.apiVersion, kind: k.kind })) }
 }
 
-function get (store: ObjectStore, k: KindInfo, namespace: string, name: string): unknown {
+function get (store: ObjectStore, k: KindInfo, namespace: string, name: string, accept = '', query = new URLSearchParams()): unknown {
   const o = store.get(k.resource, namespace, name)
   if (o === undefined) throw notFound(k, name)
-  return o
+  return wantsTable(accept) ? tableOf(k, [o], o.metadata.resourceVersion, query) : o
 }
 
 /** The store's refusal as kubectl prints it: `deployments.apps "web" already exists`. */
@@ -262,19 +274,19 @@ export function kubeRoutes (store: Store, write: Write): Record<string, Handler>
       routes[`GET ${prefix}`] = () => resourceList(g)
       routes[`GET /openapi/v3/apis/${g}/v1`] = () => openapiFor(g)
     }
-    routes[`GET ${prefix}/namespaces/:namespace/:resource`] = (p, q) => {
+    routes[`GET ${prefix}/namespaces/:namespace/:resource`] = (p, q, _b, _ct, accept) => {
       const k = kindOr404(g, p.resource!)
-      return list(store(), k, k.namespaced ? p.namespace! : undefined, q)
+      return list(store(), k, k.namespaced ? p.namespace! : undefined, q, accept)
     }
-    routes[`GET ${prefix}/namespaces/:namespace/:resource/:name`] = p => {
+    routes[`GET ${prefix}/namespaces/:namespace/:resource/:name`] = (p, q, _b, _ct, accept) => {
       const k = kindOr404(g, p.resource!)
-      return get(store(), k, k.namespaced ? p.namespace! : '', p.name!)
+      return get(store(), k, k.namespaced ? p.namespace! : '', p.name!, accept, q)
     }
-    routes[`GET ${prefix}/:resource`] = (p, q) => list(store(), kindOr404(g, p.resource!), undefined, q)
-    routes[`GET ${prefix}/:resource/:name`] = p => {
+    routes[`GET ${prefix}/:resource`] = (p, q, _b, _ct, accept) => list(store(), kindOr404(g, p.resource!), undefined, q, accept)
+    routes[`GET ${prefix}/:resource/:name`] = (p, q, _b, _ct, accept) => {
       const k = kindOr404(g, p.resource!)
       if (k.namespaced) throw new ShoalError('NotFound', 404, `the server could not find the requested resource (${p.resource}/${p.name})`)
-      return get(store(), k, '', p.name!)
+      return get(store(), k, '', p.name!, accept, q)
     }
   }
   return routes

@@ -81,7 +81,7 @@ export function createApiServer (backend: ApiBackend, init: ApiInit, log: Logger
     'GET /api/shoal/v1/store/:resource/:namespace/:name': async (_req, _body, p, q) => await backend.read(p.resource!, p.namespace === '_' ? '' : p.namespace!, p.name!, q.has('consistent'))
   }
   for (const [key, handler] of Object.entries(kubeRoutes(() => backend.store(), backend.writeRaw))) {
-    publicRoutes[key] = async (req, body, params, query) => await handler(params, query, body, req.headers['content-type'] ?? '')
+    publicRoutes[key] = async (req, body, params, query) => await handler(params, query, body, req.headers['content-type'] ?? '', req.headers.accept ?? '')
   }
   const controlRoutes: Record<string, Route> = {
     ...publicRoutes,
