@@ -5,14 +5,5 @@ export function formatTable (headers: readonly string[], rows: ReadonlyArray<rea
   return [line(headers), ...rows.map(line)].join('\n') + '\n'
 }
 
-/** A duration the way kubectl prints AGE: 45s, 3m12s, 5h, 2d. */
-export function formatAge (ms: number): string {
-  const s = Math.max(0, Math.floor(ms / 1000))
-  if (s < 120) return `${s}s`
-  const m = Math.floor(s / 60)
-  if (m < 10) return `${m}m${s % 60}s`
-  if (m < 180) return `${m}m`
-  const h = Math.floor(m / 60)
-  if (h < 48) return `${h}h`
-  return `${Math.floor(h / 24)}d`
-}
+/** A duration the way kubectl prints AGE (Kubernetes' HumanDuration). */
+export { formatAge } from '@shoal/core/api/tables.ts'
