@@ -58,6 +58,14 @@ describe('the stock kubectl against an agent', { skip: haveKubectl ? false : 'ku
     }
   })
 
+  it('a new cluster has the default and kube-system namespaces', async () => {
+    // The first leader writes them within one voter-manager round (0.5 s).
+    await waitFor('both namespaces', async () => {
+      const r = await kubectl(server, scratch.path, ['get', 'namespaces'])
+      return r.code === 0 && /^NAME\s+STATUS\s+AGE\ndefault\s+Active\s+\S+\nkube-system\s+Active\s+\S+\n$/.test(r.stdout)
+    }, { timeoutMs: 5000, intervalMs: 100 })
+  })
+
   it('kubectl get -o json returns the stored object', async () => {
     const r = await kubectl(server, scratch.path, ['get', 'configmap', 'beta', '-o', 'json'])
     assert.equal(r.code, 0, r.stderr)

@@ -142,15 +142,20 @@ export async function createRaftService (c: RaftServiceComponents, init: RaftSer
     }
   }
 
+  /**
+   * What a new cluster starts with, written once by the agent that created it
+   * when it first leads: the cluster settings, and the namespaces Kubernetes
+   * always has (`default`, `kube-system`).
+   */
   const writeClusterConfig = async (): Promise<void> => {
-    if (store.local.get(CLUSTER_CONFIG.resource, '', CLUSTER_CONFIG.name) === undefined) {
-      await store.write({
-        op: 'create',
-        resource: CLUSTER_CONFIG.resource,
-        uid: crypto.randomUUID(),
-        now: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-        object: { apiVersion: 'shoal.dev/v1', kind: 'ClusterConfig', metadata: { name: CLUSTER_CONFIG.name }, spec: { voters: init.voters } }
-      })
+    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z')
+    const initial = [
+      { resource: CLUSTER_CONFIG.resource, object: { apiVersion: 'shoal.dev/v1', kind: 'ClusterConfig', metadata: { name: CLUSTER_CONFIG.name }, spec: { voters: init.voters } } },
+      ...['default', 'kube-system'].map(name => ({ resource: 'namespaces', object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } } }))
+    ]
+    for (const { resource, object } of initial) {
+      if (store.local.get(resource, '', object.metadata.name) !== undefined) continue
+      await store.write({ op: 'create', resource, uid: crypto.randomUUID(), now, object })
     }
     wroteConfig = true
   }
