@@ -152,6 +152,17 @@ spec:
     assert.match(again.stderr, /deployments\.apps "web" already exists/)
   })
 
+  it('kubectl create configmap (protobuf) stores its data; cluster-info answers', async () => {
+    const r = await kubectl(server, scratch.path, ['create', 'configmap', 'settings', '--from-literal=mode=fast', '--from-literal=level=3'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, /configmap\/settings created/)
+    const data = await kubectl(server, scratch.path, ['get', 'cm', 'settings', '-o', 'jsonpath={.data.mode}/{.data.level}'])
+    assert.equal(data.stdout, 'fast/3')
+    const info = await kubectl(server, scratch.path, ['cluster-info'])
+    assert.equal(info.code, 0, info.stderr)
+    assert.match(info.stdout, /Kubernetes control plane is running at http:\/\/127\.0\.0\.51:6443/)
+  })
+
   it('an invalid manifest gets a 422 naming the field, and nothing is written', async () => {
     const file = join(scratch.path, 'bad.yaml')
     writeFileSync(file, 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: bad\nspec:\n  replicas: -1\n  selector:\n    matchLabels: {app: bad}\n  template:\n    metadata:\n      labels: {app: bad}\n    spec:\n      containers: [{name: c, image: busybox}]\n')

@@ -160,7 +160,7 @@ describe('decodeK8sProtobuf', () => {
     ['field number 0', envelope('v1', 'Namespace', [0x02, 0x00]), /field number 0/],
     ['wrong wire type for a known field', envelope('v1', 'Namespace', msg(1, int(1, 5))), /field name \(1\) has wire type 0, expected 2/],
     ['invalid UTF-8', envelope('v1', 'Namespace', msg(1, bytesField(1, [0xff, 0xfe]))), /name is not valid UTF-8/],
-    ['unsupported kind', envelope('v1', 'ConfigMap', []), /cannot decode protobuf for ConfigMap v1/],
+    ['unsupported kind', envelope('v1', 'Secret', []), /cannot decode protobuf for Secret v1/],
     ['no raw object', new Uint8Array([0x6b, 0x38, 0x73, 0x00, ...msg(1, str(1, 'v1'), str(2, 'Namespace'))]), /no raw object/],
     ['gzip content encoding', new Uint8Array([...envelope('v1', 'Namespace', []), ...str(3, 'gzip')]), /contentEncoding "gzip"/]
   ]

@@ -168,11 +168,19 @@ const NAMESPACE: Schema = {
   2: { name: 'spec', kind: { msg: { 1: { name: 'finalizers', kind: 'string', repeated: true } } } }
 }
 
+/** ConfigMap{1 metadata, 2 data, 3 binaryData (not decoded), 4 immutable}: what `kubectl create configmap` sends. */
+const CONFIG_MAP: Schema = {
+  1: { name: 'metadata', kind: { msg: OBJECT_META } },
+  2: { name: 'data', kind: { map: 'string' } },
+  4: { name: 'immutable', kind: 'bool' }
+}
+
 /** The kinds we can decode, by `apiVersion/kind` from the envelope's typeMeta. */
 const KINDS: Readonly<Record<string, Schema>> = {
   'apps/v1/Deployment': DEPLOYMENT,
   'v1/Service': SERVICE,
-  'v1/Namespace': NAMESPACE
+  'v1/Namespace': NAMESPACE,
+  'v1/ConfigMap': CONFIG_MAP
 }
 
 const UNKNOWN: Schema = {
@@ -337,7 +345,7 @@ function decodeMessage (bytes: Uint8Array, schema: Schema): JsonRecord {
 /**
  * Decode a `application/vnd.kubernetes.protobuf` request body: the "k8s\0"
  * magic, a runtime.Unknown envelope, and the object in its `raw` field.
- * Only Deployment (apps/v1), Service (v1) and Namespace (v1) are understood.
+ * Only Deployment (apps/v1), Service, Namespace and ConfigMap (v1) are understood.
  */
 export function decodeK8sProtobuf (bytes: Uint8Array): ProtobufDecodeResult {
   if (bytes.length < MAGIC.length || MAGIC.some((b, i) => bytes[i] !== b)) {
