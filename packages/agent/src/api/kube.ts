@@ -1,5 +1,5 @@
 import { KINDS, buildTable, kindForResource, qualifiedResource, defaultObject, validateObject, statusForInvalid, applyStrategicMergePatch, applyJsonPatch, decodeK8sProtobuf, type KindInfo } from '@shoal/core/api/index.ts'
-import { ShoalError, type BatchResult, type Command, type KubeObject, type ObjectInput, type ObjectStore, type Result } from '@shoal/core'
+import { ShoalError, type BatchResult, type Command, type KubeObject, type ListOptions, type ObjectInput, type ObjectStore, type Result } from '@shoal/core'
 import { VERSION } from '../version.ts'
 import { Reply, StreamReply } from './status.ts'
 
@@ -97,17 +97,24 @@ function tableOf (k: KindInfo, objects: readonly KubeObject[], resourceVersion: 
 /** Longest a watch stays open when the client does not say, s; kubectl re-watches. */
 const DEFAULT_WATCH_SECONDS = 1800
 
+/** The namespace and the label and field selectors of a list or watch request. */
+function listOptions (namespace: string | undefined, query: URLSearchParams): ListOptions {
+  const labelSelector = query.get('labelSelector')
+  const fieldSelector = query.get('fieldSelector')
+  return {
+    ...(namespace !== undefined ? { namespace } : {}),
+    ...(labelSelector !== null ? { labelSelector } : {}),
+    ...(fieldSelector !== null ? { fieldSelector } : {})
+  }
+}
+
 /**
  * `?watch=true`: newline-delimited events from `resourceVersion` on. With no
  * resourceVersion (or 0) every current object comes first as ADDED. A version
  * older than the store's history gets one ERROR event with a 410 Status.
  */
 function watch (store: ObjectStore, k: KindInfo, namespace: string | undefined, query: URLSearchParams, accept: string): StreamReply {
-  const selectors = {
-    ...(namespace !== undefined ? { namespace } : {}),
-    ...(query.get('labelSelector') !== null ? { labelSelector: query.get('labelSelector')! } : {}),
-    ...(query.get('fieldSelector') !== null ? { fieldSelector: query.get('fieldSelector')! } : {})
-  }
+  const selectors = listOptions(namespace, query)
   const rv = query.get('resourceVersion') ?? ''
   const timeoutSeconds = Number(query.get('timeoutSeconds') ?? DEFAULT_WATCH_SECONDS)
   return new StreamReply(res => {
@@ -142,11 +149,7 @@ function watch (store: ObjectStore, k: KindInfo, namespace: string | undefined, 
 
 function list (store: ObjectStore, k: KindInfo, namespace: string | undefined, query: URLSearchParams, accept: string): unknown {
   if (query.get('watch') === 'true' || query.get('watch') === '1') return watch(store, k, namespace, query, accept)
-  const r = store.list(k.resource, {
-    ...(namespace !== undefined ? { namespace } : {}),
-    ...(query.get('labelSelector') !== null ? { labelSelector: query.get('labelSelector')! } : {}),
-    ...(query.get('fieldSelector') !== null ? { fieldSelector: query.get('fieldSelector')! } : {})
-  })
+  const r = store.list(k.resource, listOptions(namespace, query))
   if (!r.ok) throw new ShoalError(r.reason, r.code, r.message)
   if (wantsTable(accept)) return tableOf(k, r.items, r.resourceVersion, query)
   return { kind: `${k.kind}List`, apiVersion: k.apiVersion, metadata: { resourceVersion: r.resourceVersion }, items: r.items.map(o => ({ ...o, apiVersion: k.apiVersion, kind: k.kind })) }
