@@ -90,7 +90,7 @@ describe('agent start-up errors', () => {
   it('CLI commands without a reachable agent say which one', async () => {
     const none = await shoal(['members', '--data-dir', `${scratch.path}/nobody`])
     assert.equal(none.code, 1)
-    assert.match(none.stderr, /^error: no agent is running with data dir .*nobody; start one with `shoal agent`/)
+    assert.match(none.stderr, /^error: no cluster to talk to: no agent runs with data dir .*nobody and no kubeconfig was given; pass --kubeconfig FILE/)
     const down = await shoal(['members', '--server', '127.0.0.30:6443'])
     assert.equal(down.stderr, 'error: cannot reach 127.0.0.30:6443: connection refused (is the agent running?)\n')
     const token = await shoal(['token', '--data-dir', `${scratch.path}/nobody`])

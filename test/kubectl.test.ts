@@ -37,7 +37,7 @@ describe('the stock kubectl against an agent', { skip: haveKubectl ? false : 'ku
   it('every agent writes a kubeconfig for its own API, owner-only; shoal kubeconfig prints it', async () => {
     const printed = await shoal(['kubeconfig', '--data-dir', agent.dataDir])
     assert.equal(printed.stdout, readFileSync(server, 'utf8'))
-    assert.match(printed.stdout, /server: http:\/\/127\.0\.0\.51:6443/)
+    assert.match(printed.stdout, /server: https:\/\/127\.0\.0\.51:6443/)
     assert.equal(statSync(server).mode & 0o777, 0o600)
     const members = await shoal(['members', '--kubeconfig', server])
     assert.equal(members.code, 0, members.stderr)
@@ -160,7 +160,7 @@ spec:
     assert.equal(data.stdout, 'fast/3')
     const info = await kubectl(server, scratch.path, ['cluster-info'])
     assert.equal(info.code, 0, info.stderr)
-    assert.match(info.stdout, /Kubernetes control plane is running at http:\/\/127\.0\.0\.51:6443/)
+    assert.match(info.stdout, /Kubernetes control plane is running at https:\/\/127\.0\.0\.51:6443/)
   })
 
   it('an invalid manifest gets a 422 naming the field, and nothing is written', async () => {

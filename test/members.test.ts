@@ -31,13 +31,13 @@ describe('membership across five agent processes', () => {
 
   it('every agent sees all five alive', async () => {
     await waitFor('all five alive on every agent', async () => await allSee(agents, everyone('alive')), { timeoutMs: 15_000 })
-    const printed = await shoal(['members', '--server', a5.ip])
+    const printed = await shoal(['members', '--server', a5.ip, '--kubeconfig', a1.kubeconfig])
     assert.equal(printed.code, 0, printed.stderr)
     const lines = printed.stdout.trim().split('\n')
     assert.match(lines[0]!, /^NAME\s+STATE\s+ROLE\s+MATCH\s+ADDRESS\s+LAST-SEEN\s+PEER-ID$/)
     assert.equal(lines.length, 6)
     assert.match(printed.stdout, /node-13\s+alive\s+(voter|learner|leader|none)\s+(\d+|-)\s+127\.0\.0\.13:7946\s+\d+s ago\s+12D3KooW/)
-    const json = JSON.parse((await shoal(['members', '--server', a2.ip, '-o', 'json'])).stdout) as { items: Array<{ name: string, peerId: string }> }
+    const json = JSON.parse((await shoal(['members', '--server', a2.ip, '--kubeconfig', a1.kubeconfig, '-o', 'json'])).stdout) as { items: Array<{ name: string, peerId: string }> }
     assert.deepEqual(json.items.map(m => m.name), agents.map(a => a.name))
   })
 

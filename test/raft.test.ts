@@ -45,7 +45,7 @@ describe('raft across agent processes', () => {
       const views = await Promise.all([a1, a2, a3].map(raftStatus))
       return views.every(v => v.conf.voters.length === 3 && v.leader !== null && v.leader === views[0]!.leader)
     }, { timeoutMs: 20_000 })
-    const members = await shoal(['members', '--server', a2.ip])
+    const members = await shoal(['members', '--server', a2.ip, '--kubeconfig', a1.kubeconfig])
     assert.match(members.stdout, /raft-41\s+alive\s+(leader|voter)\s+\d+/)
     assert.equal((members.stdout.match(/\s(leader)\s/g) ?? []).length, 1, members.stdout)
   })

@@ -1,4 +1,5 @@
 import { Agent, request } from 'node:http'
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import { readFileSync } from 'node:fs'
 import { percentile } from './stats.ts'
 
@@ -14,9 +15,18 @@ import { percentile } from './stats.ts'
 
 export interface HttpAnswer { status: number, body: string }
 
+export interface PostOptions {
+  readonly timeoutMs: number
+  readonly signal?: AbortSignal
+  /** For https: the CA to trust. */
+  readonly ca?: string
+  /** Sent as `Authorization: Bearer`. */
+  readonly token?: string
+}
+
 export interface HttpClient {
   /** POST a JSON body; rejects on a network error or when `timeoutMs` passes (or `signal` aborts). */
-  post: (url: string, body: string, opts: { timeoutMs: number, signal?: AbortSignal }) => Promise<HttpAnswer>
+  post: (url: string, body: string, opts: PostOptions) => Promise<HttpAnswer>
   /** Close every kept-alive socket. */
   close: () => void
 }
@@ -27,15 +37,25 @@ export interface HttpClient {
  */
 export function httpClient (): HttpClient {
   const agent = new Agent({ keepAlive: true, maxSockets: 512 })
+  const tlsAgents = new Map<string, HttpsAgent>()
+  const tlsAgent = (ca: string | undefined): HttpsAgent => {
+    let a = tlsAgents.get(ca ?? '')
+    if (a === undefined) {
+      a = new HttpsAgent({ keepAlive: true, maxSockets: 512, ...(ca !== undefined ? { ca } : {}) })
+      tlsAgents.set(ca ?? '', a)
+    }
+    return a
+  }
   return {
     async post (url, body, opts) {
       const signal = opts.signal === undefined ? AbortSignal.timeout(opts.timeoutMs) : AbortSignal.any([opts.signal, AbortSignal.timeout(opts.timeoutMs)])
+      const tls = url.startsWith('https:')
       return await new Promise<HttpAnswer>((resolve, reject) => {
-        const req = request(url, {
+        const req = (tls ? httpsRequest : request)(url, {
           method: 'POST',
-          agent,
+          agent: tls ? tlsAgent(opts.ca) : agent,
           signal,
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...(opts.token !== undefined ? { authorization: `Bearer ${opts.token}` } : {}) }
         }, res => {
           const chunks: Buffer[] = []
           res.on('data', (c: Buffer) => chunks.push(c))
@@ -46,7 +66,10 @@ export function httpClient (): HttpClient {
         req.end(body)
       })
     },
-    close () { agent.destroy() }
+    close () {
+      agent.destroy()
+      for (const a of tlsAgents.values()) a.destroy()
+    }
   }
 }
 

@@ -166,7 +166,8 @@ async function shoalHealthy (agents: readonly AgentProcess[]): Promise<boolean> 
 
 async function postShoal (http: HttpClient, a: AgentProcess, name: string, opts: { timeoutMs: number, signal?: AbortSignal }): Promise<void> {
   const body = JSON.stringify({ op: 'create', resource: 'configmaps', object: configMap(name) })
-  const res = await http.post(`${a.api}/api/shoal/v1/store`, body, opts)
+  const e = a.endpoint()
+  const res = await http.post(`${a.api}/api/shoal/v1/store`, body, { ...opts, ...(e.kind === 'tcp' ? { ca: e.ca, token: e.token } : {}) })
   if (res.status !== 200) {
     let reason = res.body.slice(0, 80)
     try { reason = String((JSON.parse(res.body) as { reason?: unknown }).reason ?? reason) } catch {}

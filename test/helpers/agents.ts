@@ -3,7 +3,10 @@ import { createWriteStream, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { once } from 'node:events'
+import { existsSync, statSync } from 'node:fs'
 import type { Member } from '@shoal/core'
+import { readKubeconfig } from '@shoal/cli/client.ts'
+import { send, type Answer, type Endpoint, type RequestOptions } from '@shoal/cli/http.ts'
 import { waitFor } from './wait.ts'
 
 /** Every agent process the tests spawned and that still runs: none outlives the test process. */
@@ -42,6 +45,9 @@ export class AgentProcess {
   proc: ChildProcess | undefined
   #exit: Promise<number | null> | undefined
   #stderr = ''
+  /** Read from the kubeconfig the agent wrote, again whenever it is rewritten. */
+  #endpoint: Endpoint | undefined
+  #endpointWritten = 0
 
   constructor (root: string, name: string, ip: string) {
     this.name = name
@@ -50,8 +56,34 @@ export class AgentProcess {
     this.logPath = join(root, `${name}.log`)
   }
 
-  get api (): string { return `http://${this.ip}:6443` }
+  get api (): string { return `https://${this.ip}:6443` }
+  get kubeconfig (): string { return join(this.dataDir, 'kubeconfig') }
   get stderr (): string { return this.#stderr }
+
+  /** This agent's API, with the CA and token of the kubeconfig it wrote. */
+  endpoint (): Endpoint {
+    // `shoal join` moves an agent to another cluster, with another CA and token.
+    const written = statSync(this.kubeconfig).mtimeMs
+    if (this.#endpoint !== undefined && this.#endpointWritten === written) return this.#endpoint
+    const k = readKubeconfig(this.kubeconfig)
+    this.#endpointWritten = written
+    this.#endpoint = { kind: 'tcp', host: this.ip, port: 6443, tls: true, ...(k.ca !== undefined ? { ca: k.ca } : {}), ...(k.token !== undefined ? { token: k.token } : {}) }
+    return this.#endpoint
+  }
+
+  /** One authenticated request to this agent's API. */
+  async request (method: string, path: string, opts: RequestOptions & { json?: unknown } = {}): Promise<Answer> {
+    const { json, ...rest } = opts
+    const req = json === undefined ? rest : { ...rest, body: JSON.stringify(json), headers: { 'content-type': 'application/json', ...rest.headers } }
+    return await send(this.endpoint(), method, path, req)
+  }
+
+  /** GET a JSON document; throws on a failed answer. */
+  async getJson<T = any> (path: string, timeoutMs = 15_000): Promise<T> {
+    const res = await this.request('GET', path, { timeoutMs })
+    if (res.status !== 200) throw new Error(`GET ${path} from ${this.name}: HTTP ${res.status} ${res.text.slice(0, 200)}`)
+    return JSON.parse(res.text) as T
+  }
 
   /** Spawn the agent; resolves once its API answers (or rejects if it exits first). */
   async start (extra: readonly string[] = [], env: NodeJS.ProcessEnv = {}): Promise<void> {
@@ -70,8 +102,12 @@ export class AgentProcess {
       return code as number | null
     })
     const exited = this.#exit.then(code => { throw new Error(`agent ${this.name} exited with ${code}: ${this.#stderr.trim()}`) })
-    await Promise.race([exited, waitFor(`agent ${this.name} API`, async () => (await fetch(`${this.api}/readyz`)).ok, { timeoutMs: 20_000 })])
-    const info = await (await fetch(`${this.api}/api/shoal/v1/info`)).json() as { name: string }
+    const ready = async (): Promise<boolean> => {
+      if (!existsSync(this.kubeconfig)) return false
+      return (await this.request('GET', '/readyz', { timeoutMs: 2000 })).status === 200
+    }
+    await Promise.race([exited, waitFor(`agent ${this.name} API`, async () => await ready().catch(() => false), { timeoutMs: 20_000 })])
+    const info = await this.getJson<{ name: string }>('/api/shoal/v1/info')
     if (info.name !== this.name) throw new Error(`another agent (${info.name}) answers on ${this.api}; is a stray agent running?`)
   }
 
@@ -93,9 +129,7 @@ export class AgentProcess {
   }
 
   async members (): Promise<Member[]> {
-    const res = await fetch(`${this.api}/api/shoal/v1/members`)
-    if (!res.ok) throw new Error(`members from ${this.name}: HTTP ${res.status}`)
-    return ((await res.json()) as { items: Member[] }).items
+    return (await this.getJson<{ items: Member[] }>('/api/shoal/v1/members')).items
   }
 
   /** The state this agent sees `name` in, or undefined if unknown. */

@@ -11,24 +11,19 @@ export interface RaftStatusView {
 }
 
 export async function raftStatus (a: AgentProcess): Promise<RaftStatusView> {
-  const res = await fetch(`${a.api}/api/shoal/v1/raft`, { signal: AbortSignal.timeout(2000) })
-  if (!res.ok) throw new Error(`raft status of ${a.name}: HTTP ${res.status}`)
-  return await res.json() as RaftStatusView
+  return await a.getJson<RaftStatusView>('/api/shoal/v1/raft', 2000)
 }
 
 /** Create a small object through `a`'s raw store API; resolves with the HTTP status and body. */
 export async function createObject (a: AgentProcess, name: string, data: Record<string, string> = {}, timeoutMs = 15_000): Promise<{ status: number, body: any }> {
-  const res = await fetch(`${a.api}/api/shoal/v1/store`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ op: 'create', resource: 'configmaps', object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'default' }, data } }),
-    signal: AbortSignal.timeout(timeoutMs)
+  const res = await a.request('POST', '/api/shoal/v1/store', {
+    json: { op: 'create', resource: 'configmaps', object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'default' }, data } },
+    timeoutMs
   })
-  return { status: res.status, body: await res.json() }
+  return { status: res.status, body: JSON.parse(res.text) }
 }
 
 export async function listNames (a: AgentProcess, consistent = false): Promise<string[]> {
-  const res = await fetch(`${a.api}/api/shoal/v1/store/configmaps?namespace=default${consistent ? '&consistent' : ''}`, { signal: AbortSignal.timeout(15_000) })
-  if (!res.ok) throw new Error(`list on ${a.name}: HTTP ${res.status}`)
-  return ((await res.json()) as { items: Array<{ metadata: { name: string } }> }).items.map(i => i.metadata.name).sort()
+  const list = await a.getJson<{ items: Array<{ metadata: { name: string } }> }>(`/api/shoal/v1/store/configmaps?namespace=default${consistent ? '&consistent' : ''}`)
+  return list.items.map(i => i.metadata.name).sort()
 }

@@ -1,9 +1,10 @@
 import { availableParallelism, totalmem } from 'node:os'
 import { connect } from 'node:net'
+import { resolve as resolvePath } from 'node:path'
 import { randomUUID } from 'node:crypto'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { MemberInfo } from '@shoal/core'
-import { resolveAgentConfig, formatHostPort, type AgentConfig, type AgentInit } from './config.ts'
+import { resolveAgentConfig, defaultDataDir, userKubeconfigPath, formatHostPort, type AgentConfig, type AgentInit } from './config.ts'
 import { DataDir, type KnownPeer } from './data-dir.ts'
 import { decodeToken, newCluster, type ClusterSecret } from './cluster/token.ts'
 import { dialSeed } from './cluster/dial-seed.ts'
@@ -11,6 +12,7 @@ import { createMesh, type Mesh } from './mesh/mesh.ts'
 import { createMembers, type Members } from './members/members.ts'
 import { requestJoin } from './members/join.ts'
 import { createApiServer, type AgentInfo, type ApiServer, type MemberView } from './api/server.ts'
+import { apiCredentials, servingNames, type ApiCredentials } from './api/tls.ts'
 import { createRaftService, removeRaftData, type RaftService } from './raft/service.ts'
 import { statusFor } from './api/status.ts'
 import { ClusterMismatchError, ConflictError, DataDirBusyError, JoinFailedError, ShoalError } from './errors.ts'
@@ -55,7 +57,8 @@ const HANDOFF_TIMEOUT_MS = 2000
  */
 export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> {
   const config = resolveAgentConfig(init)
-  const dataDir = new DataDir(config.dataDir)
+  // An agent on the default data dir leaves its user a kubeconfig at ~/.shoal/kubeconfig, where the CLI looks.
+  const dataDir = new DataDir(config.dataDir, resolvePath(config.dataDir) === resolvePath(defaultDataDir()) ? { userKubeconfig: userKubeconfigPath() } : {})
   if (await isSocketLive(dataDir.socketPath)) throw new DataDirBusyError(config.dataDir)
 
   const stored = await dataDir.loadCluster()
@@ -69,6 +72,7 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
   const { key, stored: keyStored } = await dataDir.loadKey()
   const peerId = peerIdFromString(key.publicKey.toString()).toString()
   const api = `${formatHostPort(config.advertise, config.apiPort)}`
+  const tlsNames = servingNames({ advertise: config.advertise, bind: config.bind, name: config.name })
   const selfInfo = (mesh: Mesh): MemberInfo => ({
     name: config.name, peerId, addrs: mesh.addrs, api, capacity: { cpus: availableParallelism(), memoryBytes: totalmem() }, version: VERSION
   })
@@ -133,7 +137,9 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
       }
       const current = await dataDir.loadCluster()
       if (current?.id !== cluster.id) await dataDir.saveCluster(cluster, new Date())
-      await dataDir.saveKubeconfig(kubeconfigFor(cluster, `http://${api}`))
+      const credentials = apiCredentials(cluster, tlsNames, new Date())
+      await dataDir.saveKubeconfig(kubeconfigFor(cluster, `https://${api}`, credentials))
+      apiServer.useCredentials(credentials)
     } catch (err) {
       await raft?.stop().catch(() => {})
       await mesh.stop().catch(() => {})
@@ -268,7 +274,7 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
       await current.members.leave('leave')
       setImmediate(() => { stop().catch((err: Error) => log.error({ err: err.message }, 'stop failed')) })
     }
-  }, { bind: config.bind, port: config.apiPort, socketPath: dataDir.socketPath }, log.child({ module: 'api' }))
+  }, { bind: config.bind, port: config.apiPort, socketPath: dataDir.socketPath, bootstrap: apiCredentials(newCluster(), tlsNames, new Date()) }, log.child({ module: 'api' }))
 
   await apiServer.listen()
   try {
@@ -294,11 +300,11 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
 }
 
 /**
- * A kubeconfig for the cluster's API on this agent: stock kubectl and `shoal
- * --kubeconfig` use it. It carries no credentials yet: kubectl sends a bearer
- * token only over TLS, so authentication comes together with TLS on the API.
+ * The admin kubeconfig for the cluster's API on this agent: stock kubectl
+ * and `shoal --kubeconfig` use it. It trusts the cluster CA, so it works
+ * against any agent once its server line is changed.
  */
-export function kubeconfigFor (cluster: ClusterSecret, server: string): string {
+export function kubeconfigFor (cluster: ClusterSecret, server: string, credentials: ApiCredentials): string {
   const name = `shoal-${cluster.id}`
   return [
     'apiVersion: v1',
@@ -307,6 +313,7 @@ export function kubeconfigFor (cluster: ClusterSecret, server: string): string {
     `- name: ${name}`,
     '  cluster:',
     `    server: ${server}`,
+    `    certificate-authority-data: ${Buffer.from(credentials.caPem).toString('base64')}`,
     'contexts:',
     `- name: ${name}`,
     '  context:',
@@ -316,7 +323,8 @@ export function kubeconfigFor (cluster: ClusterSecret, server: string): string {
     `current-context: ${name}`,
     'users:',
     '- name: admin',
-    '  user: {}',
+    '  user:',
+    `    token: ${credentials.token}`,
     ''
   ].join('\n')
 }

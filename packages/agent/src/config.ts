@@ -39,6 +39,11 @@ export function defaultDataDir (): string {
   return process.getuid?.() === 0 ? '/var/lib/shoal' : join(homedir(), '.shoal')
 }
 
+/** The copy of the local agent's kubeconfig that `shoal` finds without flags. */
+export function userKubeconfigPath (): string {
+  return join(homedir(), '.shoal', 'kubeconfig')
+}
+
 /** The first non-internal IPv4 address of this machine, else loopback. */
 export function defaultAdvertise (bind: string): string {
   if (bind !== '0.0.0.0' && bind !== '::') return bind

@@ -1,5 +1,5 @@
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { ShoalError } from '@shoal/core'
@@ -26,9 +26,12 @@ interface ClusterFile {
  */
 export class DataDir {
   readonly path: string
+  /** Where a copy of the kubeconfig goes for the user who runs the agent (`~/.shoal/kubeconfig`), if anywhere. */
+  readonly userKubeconfigPath: string | undefined
 
-  constructor (path: string) {
+  constructor (path: string, opts: { userKubeconfig?: string } = {}) {
     this.path = path
+    this.userKubeconfigPath = opts.userKubeconfig !== undefined && opts.userKubeconfig !== this.kubeconfigPath ? opts.userKubeconfig : undefined
   }
 
   get socketPath (): string { return join(this.path, 'agent.sock') }
@@ -37,6 +40,7 @@ export class DataDir {
 
   async saveKubeconfig (text: string): Promise<void> {
     await this.#write(this.kubeconfigPath, text)
+    if (this.userKubeconfigPath !== undefined) await writeWhole(this.userKubeconfigPath, text)
   }
 
   /** The cluster's Raft log (LevelDB). */
@@ -87,6 +91,7 @@ export class DataDir {
     await rm(this.#peersPath, { force: true })
     await rm(this.raftPath, { recursive: true, force: true })
     await rm(this.kubeconfigPath, { force: true })
+    if (this.userKubeconfigPath !== undefined) await rm(this.userKubeconfigPath, { force: true })
     await rm(this.#clusterPath, { force: true })
     await syncDir(this.path)
   }
@@ -101,18 +106,24 @@ export class DataDir {
   }
 
   async #write (path: string, data: string | Uint8Array): Promise<void> {
-    await mkdir(this.path, { recursive: true, mode: 0o700 })
-    const tmp = `${path}.tmp-${process.pid}`
-    const fh = await open(tmp, 'w', 0o600)
-    try {
-      await fh.writeFile(data)
-      await fh.sync()
-    } finally {
-      await fh.close()
-    }
-    await rename(tmp, path)
-    await syncDir(this.path)
+    await writeWhole(path, data)
   }
+}
+
+/** Write a file whole or not at all, owner-only, creating its folder (owner-only) if needed. */
+async function writeWhole (path: string, data: string | Uint8Array): Promise<void> {
+  const dir = dirname(path)
+  await mkdir(dir, { recursive: true, mode: 0o700 })
+  const tmp = `${path}.tmp-${process.pid}`
+  const fh = await open(tmp, 'w', 0o600)
+  try {
+    await fh.writeFile(data)
+    await fh.sync()
+  } finally {
+    await fh.close()
+  }
+  await rename(tmp, path)
+  await syncDir(dir)
 }
 
 function parseJson (path: string, bytes: Uint8Array): unknown {

@@ -1,114 +1,156 @@
-import { request } from 'node:http'
 import { existsSync, readFileSync } from 'node:fs'
 import { parse as parseYaml } from 'yaml'
 import { join } from 'node:path'
-import { DEFAULT_API_PORT, formatHostPort, parseHostPort } from '@shoal/agent'
+import { DEFAULT_API_PORT, parseHostPort, userKubeconfigPath } from '@shoal/agent'
+import { describeEndpoint, send, type Endpoint } from './http.ts'
 
-/** Where the CLI sends its request: an agent's TCP API, or the local agent's control socket. */
-export type Target = { kind: 'tcp', host: string, port: number, token?: string } | { kind: 'socket', path: string, dataDir: string }
+export { describeEndpoint, type Endpoint } from './http.ts'
 
 export class CliError extends Error {}
 
+/** The flags every command that talks to the cluster accepts. */
 export interface TargetFlags {
   readonly server?: string
   /** The API bearer token. */
   readonly token?: string
   readonly kubeconfig?: string
+  /** A PEM file with the CA to trust for --server. */
+  readonly certificateAuthority?: string
+  readonly insecureSkipTlsVerify?: boolean
   readonly dataDir: string
 }
 
-interface Kubeconfig { server: string, token?: string }
+/** Where a command's requests go, and the namespace the kubeconfig's context names. */
+export interface Target {
+  readonly endpoint: Endpoint
+  readonly namespace: string
+  /** Where the endpoint came from, for error messages. */
+  readonly source: string
+}
 
-/** The current context's server and token from a kubeconfig file. */
+interface Kubeconfig { server: string, token?: string, ca?: string, insecure: boolean, namespace: string }
+
+interface KubeconfigDoc {
+  'current-context'?: string
+  contexts?: Array<{ name: string, context: { cluster: string, user: string, namespace?: string } }>
+  clusters?: Array<{ name: string, cluster: { server: string, 'certificate-authority-data'?: string, 'certificate-authority'?: string, 'insecure-skip-tls-verify'?: boolean } }>
+  users?: Array<{ name: string, user: { token?: string, tokenFile?: string } | null }>
+}
+
+/** The current context's server, CA, token and namespace from a kubeconfig file. */
 export function readKubeconfig (path: string): Kubeconfig {
-  let doc: unknown
+  let k: KubeconfigDoc
   try {
-    doc = parseYaml(readFileSync(path, 'utf8'))
+    k = parseYaml(readFileSync(path, 'utf8')) as KubeconfigDoc
   } catch (err) {
-    throw new CliError(`cannot read kubeconfig ${path}: ${(err as Error).message}`)
+    const code = (err as NodeJS.ErrnoException).code
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied (run as the agent\'s user)' : (err as Error).message
+    throw new CliError(`cannot read kubeconfig ${path}: ${why}`)
   }
-  const k = doc as { 'current-context'?: string, contexts?: Array<{ name: string, context: { cluster: string, user: string } }>, clusters?: Array<{ name: string, cluster: { server: string } }>, users?: Array<{ name: string, user: { token?: string } }> }
+  if (typeof k !== 'object' || k === null) throw new CliError(`kubeconfig ${path} is not a kubeconfig`)
   const ctx = k.contexts?.find(c => c.name === k['current-context']) ?? k.contexts?.[0]
-  const cluster = k.clusters?.find(c => c.name === ctx?.context.cluster)
-  if (cluster === undefined) throw new CliError(`kubeconfig ${path} has no cluster for its current context`)
-  const token = k.users?.find(u => u.name === ctx?.context.user)?.user.token
-  return { server: cluster.cluster.server, ...(token !== undefined ? { token } : {}) }
+  const cluster = k.clusters?.find(c => c.name === ctx?.context.cluster)?.cluster
+  if (cluster === undefined || typeof cluster.server !== 'string') throw new CliError(`kubeconfig ${path} has no cluster server for its current context`)
+  const user = k.users?.find(u => u.name === ctx?.context.user)?.user ?? undefined
+  let ca: string | undefined
+  if (cluster['certificate-authority-data'] !== undefined) ca = Buffer.from(cluster['certificate-authority-data'], 'base64').toString('utf8')
+  else if (cluster['certificate-authority'] !== undefined) ca = readFileSync(cluster['certificate-authority'], 'utf8')
+  const token = user?.token ?? (user?.tokenFile !== undefined ? readFileSync(user.tokenFile, 'utf8').trim() : undefined)
+  return {
+    server: cluster.server,
+    ...(token !== undefined ? { token } : {}),
+    ...(ca !== undefined ? { ca } : {}),
+    insecure: cluster['insecure-skip-tls-verify'] === true,
+    namespace: ctx?.context.namespace ?? 'default'
+  }
+}
+
+/** `https://10.0.0.5:6443`, `10.0.0.5`, `[::1]:6443`: an API endpoint (HTTPS unless it says http://). */
+function parseServer (server: string, what: string): { host: string, port: number, tls: boolean } {
+  const tls = !server.startsWith('http://')
+  try {
+    return { ...parseHostPort(server.replace(/^https?:\/\//, '').replace(/\/+$/, ''), DEFAULT_API_PORT), tls }
+  } catch (err) {
+    throw new CliError(`${what}: ${(err as Error).message}`)
+  }
+}
+
+/** The kubeconfigs the CLI finds without being told: the local agent's data dir, then ~/.shoal/kubeconfig. */
+function localKubeconfig (dataDir: string): string | undefined {
+  return [join(dataDir, 'kubeconfig'), userKubeconfigPath()].find(p => existsSync(p))
 }
 
 /**
  * Which agent to talk to, first match wins: `--server` (with `--token`, or
- * the token of the kubeconfig below); `--kubeconfig`; `SHOAL_KUBECONFIG`; the
- * local agent's control socket in the data dir.
+ * the token and CA of the kubeconfig found below); `--kubeconfig`;
+ * `SHOAL_KUBECONFIG`; the local agent's kubeconfig (in its data dir, or the
+ * copy at ~/.shoal/kubeconfig); the local agent's control socket.
  */
 export function resolveTarget (flags: TargetFlags): Target {
-  const kubeconfigPath = flags.kubeconfig ?? process.env.SHOAL_KUBECONFIG
-  const localKubeconfig = join(flags.dataDir, 'kubeconfig')
+  const given = flags.kubeconfig ?? process.env.SHOAL_KUBECONFIG
+  const found = given ?? localKubeconfig(flags.dataDir)
   if (flags.server !== undefined) {
-    let hostPort
-    try {
-      hostPort = parseHostPort(flags.server.replace(/^https?:\/\//, ''), DEFAULT_API_PORT)
-    } catch (err) {
-      throw new CliError(`--server: ${(err as Error).message}`)
-    }
-    let token = flags.token
-    if (token === undefined) {
-      const source = kubeconfigPath ?? (existsSync(localKubeconfig) ? localKubeconfig : undefined)
-      if (source !== undefined) token = readKubeconfig(source).token
-    }
-    return { kind: 'tcp', ...hostPort, ...(token !== undefined ? { token } : {}) }
+    const k = found !== undefined ? readKubeconfig(found) : undefined
+    const token = flags.token ?? k?.token
+    const ca = flags.certificateAuthority !== undefined ? readCa(flags.certificateAuthority) : k?.ca
+    const endpoint: Endpoint = { kind: 'tcp', ...parseServer(flags.server, '--server'), ...(token !== undefined ? { token } : {}), ...(ca !== undefined ? { ca } : {}), insecure: flags.insecureSkipTlsVerify === true || (k?.insecure ?? false) }
+    return { endpoint, namespace: k?.namespace ?? 'default', source: `--server ${flags.server}` }
   }
-  if (kubeconfigPath !== undefined) {
-    const k = readKubeconfig(kubeconfigPath)
-    const hostPort = parseHostPort(k.server.replace(/^https?:\/\//, ''), DEFAULT_API_PORT)
-    return { kind: 'tcp', ...hostPort, ...(k.token !== undefined ? { token: k.token } : {}) }
+  if (found !== undefined) {
+    const k = readKubeconfig(found)
+    const token = flags.token ?? k.token
+    const endpoint: Endpoint = { kind: 'tcp', ...parseServer(k.server, `kubeconfig ${found}`), ...(token !== undefined ? { token } : {}), ...(k.ca !== undefined ? { ca: k.ca } : {}), insecure: flags.insecureSkipTlsVerify === true || k.insecure }
+    return { endpoint, namespace: k.namespace, source: `kubeconfig ${found}` }
   }
-  return { kind: 'socket', path: join(flags.dataDir, 'agent.sock'), dataDir: flags.dataDir }
+  const socket = join(flags.dataDir, 'agent.sock')
+  if (!existsSync(socket)) {
+    throw new CliError(`no cluster to talk to: no agent runs with data dir ${flags.dataDir} and no kubeconfig was given; pass --kubeconfig FILE (or --server HOST[:PORT] --token TOKEN), or start an agent with \`shoal agent\``)
+  }
+  return { endpoint: { kind: 'socket', path: socket }, namespace: 'default', source: `the local agent (${socket})` }
 }
 
-export function describeTarget (t: Target): string {
-  return t.kind === 'tcp' ? formatHostPort(t.host, t.port) : `the local agent (${t.path})`
+/** The control socket of the local agent: join and leave go only there. */
+export function controlTarget (dataDir: string): Target {
+  const socket = join(dataDir, 'agent.sock')
+  if (!existsSync(socket)) throw new CliError(`no agent is running with data dir ${dataDir}; start one with \`shoal agent\` (or pass --data-dir)`)
+  return { endpoint: { kind: 'socket', path: socket }, namespace: 'default', source: `the local agent (${socket})` }
 }
 
-/** One JSON request; a Kubernetes Status answer becomes a CliError carrying its message. */
-export async function call<T> (target: Target, method: string, path: string, body?: unknown): Promise<T> {
-  if (target.kind === 'socket' && !existsSync(target.path)) {
-    throw new CliError(`no agent is running with data dir ${target.dataDir}; start one with \`shoal agent\`, or pass --server HOST[:PORT] (or --data-dir)`)
+function readCa (path: string): string {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch (err) {
+    throw new CliError(`--certificate-authority ${path}: ${(err as Error).message}`)
   }
-  const payload = body === undefined ? undefined : JSON.stringify(body)
-  return await new Promise<T>((resolve, reject) => {
-    const req = request({
-      ...(target.kind === 'tcp' ? { host: target.host, port: target.port } : { socketPath: target.path }),
-      method,
-      path,
-      headers: {
-        accept: 'application/json',
-        ...(payload !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...(target.kind === 'tcp' && target.token !== undefined ? { authorization: `Bearer ${target.token}` } : {})
-      },
-      timeout: 30_000
-    }, res => {
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8')
-        let parsed: unknown = text
-        try {
-          parsed = JSON.parse(text)
-        } catch {}
-        if ((res.statusCode ?? 500) >= 400) {
-          const message = typeof parsed === 'object' && parsed !== null && 'message' in parsed ? String((parsed as { message: unknown }).message) : text
-          reject(new CliError(message))
-          return
-        }
-        resolve(parsed as T)
-      })
+}
+
+/** The message of a Kubernetes Status body, or the text itself. */
+export function messageOf (text: string): string {
+  try {
+    const parsed = JSON.parse(text) as unknown
+    if (typeof parsed === 'object' && parsed !== null && 'message' in parsed) return String((parsed as { message: unknown }).message)
+  } catch {}
+  return text.trim()
+}
+
+/** One JSON request; a failed answer becomes a CliError carrying the server's message. */
+export async function call<T> (target: Target | Endpoint, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+  const endpoint = 'endpoint' in target ? target.endpoint : target
+  const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body)
+  let answer
+  try {
+    answer = await send(endpoint, method, path, {
+      headers: { accept: 'application/json', ...(payload !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      ...(payload !== undefined ? { body: payload } : {})
     })
-    req.on('timeout', () => req.destroy(new CliError(`${describeTarget(target)} did not answer within 30 s`)))
-    req.on('error', (err: NodeJS.ErrnoException) => {
-      if (err instanceof CliError) reject(err)
-      else if (err.code === 'ECONNREFUSED' || err.code === 'ENOENT') reject(new CliError(`cannot reach ${describeTarget(target)}: connection refused (is the agent running?)`))
-      else reject(new CliError(`cannot reach ${describeTarget(target)}: ${err.message}`))
-    })
-    req.end(payload)
-  })
+  } catch (err) {
+    throw new CliError((err as Error).message)
+  }
+  if (answer.status === 401) throw new CliError(`${describeEndpoint(endpoint)} refused the request: Unauthorized (the token is missing or not this cluster's)`)
+  if (answer.status >= 400) throw Object.assign(new CliError(messageOf(answer.text)), { status: answer.status })
+  try {
+    return JSON.parse(answer.text) as T
+  } catch {
+    return answer.text as T
+  }
 }

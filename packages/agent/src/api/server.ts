@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:https'
 import { rm, chmod } from 'node:fs/promises'
 import { ShoalError, type BatchResult, type Command, type Member, type ObjectStore, type Result } from '@shoal/core'
 import { kubeRoutes } from './kube.ts'
@@ -6,6 +7,7 @@ import type { Logger } from '../log.ts'
 import { AddressInUseError } from '../errors.ts'
 import { formatHostPort } from '../config.ts'
 import { Reply, StreamReply, failure, statusFor, type Status } from './status.ts'
+import { bearerMatches, type ApiCredentials } from './tls.ts'
 
 /** A member as the api shows it: gossip state plus its place in Raft. */
 export type MemberView = Member & { readonly raft: { readonly role: string, readonly match: number | null } }
@@ -44,6 +46,8 @@ export interface ApiInit {
   readonly port: number
   /** Unix socket for local control (join, leave): only the data dir's owner reaches it. */
   readonly socketPath: string
+  /** What the TCP listener serves before the agent knows its cluster: a throwaway certificate, and no token matches. */
+  readonly bootstrap: ApiCredentials
 }
 
 export interface ApiServer {
@@ -51,19 +55,25 @@ export interface ApiServer {
   listen: () => Promise<void>
   /** Listen on the control socket. */
   listenControl: () => Promise<void>
+  /** Serve with the cluster's certificate and check its token from now on (on start, and on `shoal join`). */
+  useCredentials: (c: ApiCredentials) => void
   stop: () => Promise<void>
 }
+
+/** What a request without the token may still read: the probes a load balancer or supervisor sends. */
+const OPEN_PATHS = new Set(['/healthz', '/readyz', '/livez'])
 
 const MAX_BODY_BYTES = 1024 * 1024
 
 type Route = (req: IncomingMessage, body: unknown, params: Record<string, string>, query: URLSearchParams) => Promise<unknown> | unknown
 
 /**
- * The agent's HTTP API. The TCP listener serves reads (health, members); the
- * control socket additionally serves the commands that change this agent's
- * cluster (join, leave), which only someone with access to its data dir may
- * send. The issue "API server and kubectl-style CLI" grows this into the
- * Kubernetes API.
+ * The agent's API. The TCP listener speaks HTTPS with a certificate from the
+ * cluster CA and wants the cluster's bearer token on everything but the health
+ * probes; it serves the Kubernetes API and Shoal's own reads. The control
+ * socket (plain HTTP, owner-only) serves the same plus the commands that
+ * change this agent's cluster (join, leave): only someone with access to the
+ * data dir can reach it, so it asks for no token.
  */
 export function createApiServer (backend: ApiBackend, init: ApiInit, log: Logger): ApiServer {
   const publicRoutes: Record<string, Route> = {
@@ -97,9 +107,14 @@ export function createApiServer (backend: ApiBackend, init: ApiInit, log: Logger
     }
   }
 
-  const handler = (routes: Record<string, Route>) => (req: IncomingMessage, res: ServerResponse): void => {
+  let token = init.bootstrap.token
+  const handler = (routes: Record<string, Route>, authenticate: boolean) => (req: IncomingMessage, res: ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'http://local')
     const path = url.pathname
+    if (authenticate && !OPEN_PATHS.has(path) && !bearerMatches(req.headers.authorization, token)) {
+      send(res, failure(401, 'Unauthorized', 'Unauthorized'))
+      return
+    }
     const found = matchRoute(routes, req.method ?? 'GET', path)
     if (found === undefined) {
       const known = Object.keys(routes).some(k => matchPattern(k.slice(k.indexOf(' ') + 1), path) !== undefined)
@@ -117,8 +132,8 @@ export function createApiServer (backend: ApiBackend, init: ApiInit, log: Logger
       })
   }
 
-  const tcp = createServer(handler(publicRoutes))
-  const control = createServer(handler(controlRoutes))
+  const tcp = createTlsServer({ key: init.bootstrap.keyPem, cert: init.bootstrap.certPem }, handler(publicRoutes, true))
+  const control = createServer(handler(controlRoutes, false))
 
   return {
     async listen () {
@@ -137,6 +152,10 @@ export function createApiServer (backend: ApiBackend, init: ApiInit, log: Logger
         control.listen(init.socketPath, () => resolve())
       })
       await chmod(init.socketPath, 0o600)
+    },
+    useCredentials (c) {
+      tcp.setSecureContext({ key: c.keyPem, cert: c.certPem })
+      token = c.token
     },
     async stop () {
       await Promise.all([close(tcp), close(control)])
@@ -175,7 +194,7 @@ function matchRoute (routes: Record<string, Route>, method: string, path: string
   return undefined
 }
 
-async function close (server: Server): Promise<void> {
+async function close (server: Server | TlsServer): Promise<void> {
   if (!server.listening) return
   server.closeAllConnections()
   await new Promise<void>(resolve => server.close(() => resolve()))

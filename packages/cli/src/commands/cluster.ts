@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DataDir, encodeToken } from '@shoal/agent'
 import type { Member } from '@shoal/core'
-import { call, CliError, resolveTarget, type TargetFlags } from '../client.ts'
+import { call, CliError, controlTarget, resolveTarget, type TargetFlags } from '../client.ts'
 import { formatAge, formatTable } from '../format.ts'
 
 interface AgentInfo { name: string, clusterId: string }
@@ -21,19 +21,19 @@ export async function printToken (dataDir: string): Promise<string> {
 }
 
 export async function joinCluster (dataDir: string, address: string, token: string): Promise<string> {
-  const info = await call<AgentInfo>(resolveTarget({ dataDir }), 'POST', '/api/shoal/v1/join', { address, token })
+  const info = await call<AgentInfo>(controlTarget(dataDir), 'POST', '/api/shoal/v1/join', { address, token })
   return `node ${info.name} joined cluster ${info.clusterId}\n`
 }
 
 export async function leaveCluster (dataDir: string): Promise<string> {
-  const target = resolveTarget({ dataDir })
+  const target = controlTarget(dataDir)
   const info = await call<AgentInfo>(target, 'GET', '/api/shoal/v1/info')
   await call(target, 'POST', '/api/shoal/v1/leave')
   // The agent stops after answering; wait until its socket is gone, so the
   // caller can rely on the agent having left when this returns.
   const deadline = Date.now() + 10_000
   while (Date.now() < deadline) {
-    if (target.kind === 'socket' && !existsSync(target.path)) return `node ${info.name} left cluster ${info.clusterId}\n`
+    if (target.endpoint.kind === 'socket' && !existsSync(target.endpoint.path)) return `node ${info.name} left cluster ${info.clusterId}\n`
     await new Promise(resolve => setTimeout(resolve, 50))
   }
   throw new CliError(`node ${info.name} announced its leave but did not stop within 10 s`)

@@ -1,0 +1,1 @@
+export { signCertificate, tbsCertificate, pem, ipBytes, type CertificateSpec } from './cert.ts'
