@@ -4,6 +4,8 @@ import { InvalidConfigError } from '@shoal/core'
 import { CliError } from './client.ts'
 import { runAgent, type AgentFlags } from './commands/agent.ts'
 import { joinCluster, leaveCluster, listMembers, printKubeconfig, printToken } from './commands/cluster.ts'
+import { registerReadCommands } from './commands/read.ts'
+import { registerWriteCommands } from './commands/write.ts'
 
 const cli = cac('shoal')
 const dataDirHelp = 'agent data dir (env SHOAL_DATA_DIR; default /var/lib/shoal as root, else ~/.shoal)'
@@ -69,6 +71,9 @@ cli.command('kubeconfig', 'Print the admin kubeconfig of the local agent (for ku
   .action(async (flags: { dataDir?: string }) => { process.stdout.write(await printKubeconfig(dataDirOf(flags))) })
 
 cli.command('version', 'Print the version').action(() => { process.stdout.write(`shoal ${VERSION}\n`) })
+
+registerReadCommands(cli)
+registerWriteCommands(cli)
 
 cli.help()
 cli.version(VERSION)
