@@ -44,6 +44,24 @@ describe('the stock kubectl against an agent', { skip: haveKubectl ? false : 'ku
     assert.match(members.stdout, /kube-1\s+alive\s+leader/)
   })
 
+  it('kubectl get nodes lists the agent as a Ready node; -o wide shows its address', async () => {
+    await waitFor('kube-1 Ready', async () => {
+      const r = await kubectl(server, scratch.path, ['get', 'nodes'])
+      return r.code === 0 && /^NAME\s+STATUS\s+ROLES\s+AGE\s+VERSION\nkube-1\s+Ready\s+<none>\s+\d+s\s+v1\.32\.0-shoal-\S+\n$/.test(r.stdout)
+    }, { timeoutMs: 10_000 })
+    const wide = await kubectl(server, scratch.path, ['get', 'nodes', '-o', 'wide'])
+    assert.match(wide.stdout, /^NAME\s+STATUS\s+ROLES\s+AGE\s+VERSION\s+INTERNAL-IP\s+EXTERNAL-IP\s+OS-IMAGE\s+KERNEL-VERSION\s+CONTAINER-RUNTIME\n/)
+    assert.match(wide.stdout, /\nkube-1\s+Ready\s+<none>\s+\d+s\s+v1\.32\.0-shoal-\S+\s+127\.0\.0\.51\s+<none>/)
+  })
+
+  it('kubectl without the token is refused: 401', async () => {
+    const noToken = join(scratch.path, 'no-token.kubeconfig')
+    writeFileSync(noToken, readFileSync(server, 'utf8').replace(/token: \S+/, 'token: wrong'))
+    const r = await kubectl(noToken, scratch.path, ['get', 'pods'])
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /Unauthorized|must be logged in/)
+  })
+
   it('kubectl version reports the server', async () => {
     const r = await kubectl(server, scratch.path, ['version'])
     assert.equal(r.code, 0, r.stderr)

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync, readdirSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { AgentProcess, allSee, scratchDir, shoal } from './helpers/agents.ts'
 import { waitFor } from './helpers/wait.ts'
 
@@ -91,5 +91,28 @@ describe('membership across five agent processes', () => {
     await a5.start()
     await waitFor('node-15 alive again', async () => await allSee([a1, a2, a3, a5], { 'node-15': 'alive' }), { timeoutMs: 10_000 })
     assert.deepEqual(readdirSync(a5.dataDir).sort(), ['agent.sock', 'cluster.json', 'kubeconfig', 'node.key', 'peers.json', 'raft'])
+  })
+})
+
+describe('an agent killed right after it joined', () => {
+  const scratch = scratchDir('early-kill')
+  const seed = new AgentProcess(scratch.path, 'seed', '127.0.0.18')
+  const late = new AgentProcess(scratch.path, 'late', '127.0.0.19')
+
+  after(async () => {
+    await Promise.all([seed, late].map(async a => await a.destroy()))
+    scratch.remove()
+  })
+
+  it('finds its cluster again when it restarts, through the peers the join answered with', async () => {
+    await seed.start()
+    const token = (await shoal(['token', '--data-dir', seed.dataDir])).stdout.trim()
+    await late.start(['--join', seed.ip, '--token', token])
+    // Killed before its first periodic save of known peers.
+    late.kill('SIGKILL')
+    await late.waitExit()
+    assert.ok(JSON.parse(readFileSync(`${late.dataDir}/peers.json`, 'utf8')).peers.some((p: { name: string }) => p.name === 'seed'))
+    await late.start()
+    await waitFor('late alive on both', async () => await allSee([seed, late], { seed: 'alive', late: 'alive' }), { timeoutMs: 10_000 })
   })
 })

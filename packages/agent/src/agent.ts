@@ -14,6 +14,7 @@ import { requestJoin } from './members/join.ts'
 import { createApiServer, type AgentInfo, type ApiServer, type MemberView } from './api/server.ts'
 import { apiCredentials, servingNames, type ApiCredentials } from './api/tls.ts'
 import { createRaftService, removeRaftData, type RaftService } from './raft/service.ts'
+import { createControlPlane, type ControlPlane } from './control/control-plane.ts'
 import { statusFor } from './api/status.ts'
 import { ClusterMismatchError, ConflictError, DataDirBusyError, JoinFailedError, ShoalError } from './errors.ts'
 import type { Logger } from './log.ts'
@@ -36,6 +37,8 @@ interface Session {
   readonly mesh: Mesh
   readonly members: Members
   readonly raft: RaftService
+  /** The master's controllers: they act while this agent leads. */
+  readonly control: ControlPlane
 }
 
 /**
@@ -135,6 +138,9 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
           return {}
         }
       }
+      // The peers the join answered with, before the cluster: an agent killed
+      // right after joining must find its cluster again when it restarts.
+      if (mode === 'join') await dataDir.savePeers(seeds)
       const current = await dataDir.loadCluster()
       if (current?.id !== cluster.id) await dataDir.saveCluster(cluster, new Date())
       const credentials = apiCredentials(cluster, tlsNames, new Date())
@@ -145,12 +151,14 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
       await mesh.stop().catch(() => {})
       throw err
     }
-    return { cluster, mesh, members, raft }
+    const control = createControlPlane({ store: raft.store, members: () => members.list(), leading: () => raft.status().role === 'leader', log: log.child({ module: 'control' }) })
+    return { cluster, mesh, members, raft, control }
   }
 
   const startSession = async (s: Session): Promise<void> => {
     await s.members.start()
     await s.raft.start()
+    s.control.start()
   }
 
   const joinThrough = async (mesh: Mesh, cluster: ClusterSecret, seed: string): Promise<KnownPeer[]> => {
@@ -173,6 +181,7 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
       await s.raft.handOff(HANDOFF_TIMEOUT_MS).catch(() => {})
       await s.members.leave(announce).catch((err: Error) => log.warn({ err: err.message }, 'could not announce leave'))
     }
+    await s.control.stop()
     await s.raft.stop().catch((err: Error) => log.warn({ err: err.message }, 'raft stop failed'))
     await s.members.stop()
     await s.mesh.stop()
@@ -260,7 +269,6 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
         await startSession(session)
         throw err
       }
-      await dataDir.savePeers([])
       await startSession(session)
       return info()
     },

@@ -27,14 +27,21 @@ function resourceList (group: string): unknown {
     kind: 'APIResourceList',
     apiVersion: 'v1',
     groupVersion: group === '' ? 'v1' : `${group}/v1`,
-    resources: kinds.map(k => ({
-      name: k.resource,
-      singularName: k.singular,
-      namespaced: k.namespaced,
-      kind: k.kind,
-      shortNames: k.shortNames,
-      verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch']
-    }))
+    resources: kinds.flatMap(k => [
+      {
+        name: k.resource,
+        singularName: k.singular,
+        namespaced: k.namespaced,
+        kind: k.kind,
+        shortNames: k.shortNames,
+        verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch']
+      },
+      ...(k.statusSubresource ? [{ name: `${k.resource}/status`, singularName: '', namespaced: k.namespaced, kind: k.kind, verbs: ['get', 'patch', 'update'] }] : []),
+      ...(k.resource === 'deployments' || k.resource === 'replicasets'
+        ? [{ name: `${k.resource}/scale`, singularName: '', namespaced: true, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] }]
+        : []),
+      ...(k.resource === 'pods' ? [{ name: 'pods/log', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get'] }, { name: 'pods/exec', singularName: '', namespaced: true, kind: 'PodExecOptions', verbs: ['create', 'get'] }] : [])
+    ])
   }
 }
 
@@ -201,6 +208,26 @@ function admit (k: KindInfo, namespace: string, body: unknown, nameFromPath?: st
   return defaulted as ObjectInput
 }
 
+/** Which part of an object a write is for: the object (spec, metadata) or its status subresource. */
+type Part = 'object' | 'status'
+
+function scopeOf (k: KindInfo, part: Part): { scope?: 'main' | 'status' } {
+  if (part === 'status') return { scope: 'status' }
+  return k.statusSubresource ? { scope: 'main' } : {}
+}
+
+/**
+ * `pods/NAME/log` and `pods/NAME/exec`: the pod's agent answers them once
+ * Shoal runs pods (the kubelet); until then the API says why there is nothing.
+ */
+function podStream (store: ObjectStore, namespace: string, name: string, what: 'log' | 'exec'): never {
+  const pod = store.get('pods', namespace, name)
+  if (pod === undefined) throw new ShoalError('NotFound', 404, `pods "${name}" not found`)
+  const node = (pod.spec as { nodeName?: string } | undefined)?.nodeName
+  if (node === undefined || node === '') throw new ShoalError('BadRequest', 400, `pod "${name}" is not running on any node yet`)
+  throw new ShoalError('ServiceUnavailable', 503, `cannot ${what === 'log' ? 'read the logs of' : 'exec in'} pod "${name}": no kubelet answers on node ${node}`)
+}
+
 /** Routes for the api server, keyed `METHOD /path/:param`. */
 export function kubeRoutes (store: Store, write: Write): Record<string, Handler> {
   const routes: Record<string, Handler> = {
@@ -220,20 +247,29 @@ export function kubeRoutes (store: Store, write: Write): Record<string, Handler>
     }),
     'GET /openapi/v3/api/v1': () => openapiFor('')
   }
+  /** A create starts the status afresh, as Kubernetes does: it is the status subresource's to fill in (a new pod is Pending). */
   const create = async (k: KindInfo, namespace: string, body: unknown): Promise<Reply> => {
-    const obj = admit(k, namespace, body)
+    const admitted = admit(k, namespace, body)
+    const { status: _ignored, ...rest } = admitted
+    const obj = !k.statusSubresource ? admitted : k.resource === 'pods' ? { ...rest, status: { phase: 'Pending' } } : rest
     return new Reply(201, await commit(write, k, obj.metadata.name, { op: 'create', resource: k.resource, object: obj, uid: '', now: '' }))
   }
-  const update = async (k: KindInfo, namespace: string, name: string, body: unknown): Promise<KubeObject> => {
+  /**
+   * PUT of an object, or of its status: for a kind with a status subresource
+   * the object's PUT keeps the stored status and `/status` changes only it,
+   * as in Kubernetes; the store applies the split in the log, race-free.
+   */
+  const update = async (k: KindInfo, namespace: string, name: string, body: unknown, part: Part = 'object'): Promise<KubeObject> => {
     const obj = admit(k, namespace, body, name)
-    return await commit(write, k, name, { op: 'update', resource: k.resource, object: obj, now: '' })
+    return await commit(write, k, name, { op: 'update', resource: k.resource, object: obj, now: '', ...scopeOf(k, part) })
   }
   const remove = async (k: KindInfo, namespace: string, name: string): Promise<KubeObject> =>
     await commit(write, k, name, { op: 'delete', resource: k.resource, namespace, name })
   /** Merge patches apply in the log; strategic and JSON patches are read-modify-write with a resourceVersion precondition. */
-  const patch = async (k: KindInfo, namespace: string, name: string, body: unknown, contentType: string): Promise<KubeObject> => {
+  const patch = async (k: KindInfo, namespace: string, name: string, body: unknown, contentType: string, part: Part = 'object'): Promise<KubeObject> => {
+    const scope = scopeOf(k, part)
     if (contentType.includes('merge-patch+json') && !contentType.includes('strategic')) {
-      return await commit(write, k, name, { op: 'patch', resource: k.resource, namespace, name, patch: body, now: '' })
+      return await commit(write, k, name, { op: 'patch', resource: k.resource, namespace, name, patch: body, now: '', ...scope })
     }
     for (let attempt = 1; ; attempt++) {
       const current = store().get(k.resource, namespace, name)
@@ -241,7 +277,7 @@ export function kubeRoutes (store: Store, write: Write): Record<string, Handler>
       const patched = contentType.includes('json-patch+json') ? applyJsonPatch(current, body) : applyStrategicMergePatch(current, body)
       if (!patched.ok) throw new ShoalError('UnprocessableEntity', 422, patched.message)
       const obj = admit(k, namespace, patched.value, name)
-      const r = await write({ op: 'update', resource: k.resource, object: obj, now: '', precondition: { resourceVersion: current.metadata.resourceVersion } }) as Result
+      const r = await write({ op: 'update', resource: k.resource, object: obj, now: '', precondition: { resourceVersion: current.metadata.resourceVersion }, ...scope }) as Result
       if (r.ok) return { ...r.object, apiVersion: k.apiVersion, kind: k.kind }
       if (r.reason !== 'Conflict' || attempt >= PATCH_ATTEMPTS) throw failed(k, name, r)
     }
@@ -259,6 +295,22 @@ export function kubeRoutes (store: Store, write: Write): Record<string, Handler>
     routes[`DELETE ${clusterItem}`] = async p => await remove(clusterKind(g, p.resource!), '', p.name!)
     routes[`PATCH ${nsItem}`] = async (p, _q, body, ct) => await patch(kindOr404(g, p.resource!), p.namespace!, p.name!, body, ct)
     routes[`PATCH ${clusterItem}`] = async (p, _q, body, ct) => await patch(clusterKind(g, p.resource!), '', p.name!, body, ct)
+    // The status subresource, for the kinds that have one.
+    const withStatus = (k: KindInfo): KindInfo => {
+      if (!k.statusSubresource) throw new ShoalError('NotFound', 404, `the server could not find the requested resource (${k.resource}/status)`)
+      return k
+    }
+    routes[`GET ${nsItem}/status`] = (p, q, _b, _ct, accept) => get(store(), withStatus(kindOr404(g, p.resource!)), p.namespace!, p.name!, accept, q)
+    routes[`GET ${clusterItem}/status`] = (p, q, _b, _ct, accept) => get(store(), withStatus(clusterKind(g, p.resource!)), '', p.name!, accept, q)
+    routes[`PUT ${nsItem}/status`] = async (p, _q, body) => await update(withStatus(kindOr404(g, p.resource!)), p.namespace!, p.name!, body, 'status')
+    routes[`PUT ${clusterItem}/status`] = async (p, _q, body) => await update(withStatus(clusterKind(g, p.resource!)), '', p.name!, body, 'status')
+    routes[`PATCH ${nsItem}/status`] = async (p, _q, body, ct) => await patch(withStatus(kindOr404(g, p.resource!)), p.namespace!, p.name!, body, ct, 'status')
+    routes[`PATCH ${clusterItem}/status`] = async (p, _q, body, ct) => await patch(withStatus(clusterKind(g, p.resource!)), '', p.name!, body, ct, 'status')
+    if (g === '') {
+      routes[`GET ${prefix}/namespaces/:namespace/pods/:name/log`] = p => podStream(store(), p.namespace!, p.name!, 'log')
+      routes[`POST ${prefix}/namespaces/:namespace/pods/:name/exec`] = p => podStream(store(), p.namespace!, p.name!, 'exec')
+      routes[`GET ${prefix}/namespaces/:namespace/pods/:name/exec`] = p => podStream(store(), p.namespace!, p.name!, 'exec')
+    }
     if (g === 'apps') {
       const scalePath = `${nsItem}/scale`
       routes[`GET ${scalePath}`] = p => scaleOf(get(store(), scalable(p.resource!), p.namespace!, p.name!) as KubeObject)

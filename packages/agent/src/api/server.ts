@@ -78,6 +78,7 @@ type Route = (req: IncomingMessage, body: unknown, params: Record<string, string
 export function createApiServer (backend: ApiBackend, init: ApiInit, log: Logger): ApiServer {
   const publicRoutes: Record<string, Route> = {
     'GET /healthz': () => 'ok',
+    'GET /livez': () => 'ok',
     'GET /readyz': () => {
       if (!backend.ready()) throw new ShoalError('NotReady', 503, 'the agent is starting')
       return 'ok'

@@ -19,9 +19,14 @@ export interface KindInfo {
   readonly namespaced: boolean
   /** kubectl learns short names only from discovery (`deploy`, `po`, `svc`). */
   readonly shortNames: readonly string[]
+  /**
+   * Has a `status` subresource: users write spec through the object, and
+   * status only through `/status` (what controllers and kubelets report).
+   */
+  readonly statusSubresource: boolean
 }
 
-function info (kind: string, resource: string, group: string, namespaced: boolean, shortNames: readonly string[]): KindInfo {
+function info (kind: string, resource: string, group: string, namespaced: boolean, shortNames: readonly string[], statusSubresource = false): KindInfo {
   const version = 'v1'
   return {
     kind,
@@ -31,20 +36,21 @@ function info (kind: string, resource: string, group: string, namespaced: boolea
     version,
     apiVersion: group === '' ? version : `${group}/${version}`,
     namespaced,
-    shortNames
+    shortNames,
+    statusSubresource
   }
 }
 
 export const KINDS: readonly KindInfo[] = [
-  info('Namespace', 'namespaces', '', false, ['ns']),
-  info('Node', 'nodes', '', false, ['no']),
-  info('Pod', 'pods', '', true, ['po']),
-  info('Service', 'services', '', true, ['svc']),
+  info('Namespace', 'namespaces', '', false, ['ns'], true),
+  info('Node', 'nodes', '', false, ['no'], true),
+  info('Pod', 'pods', '', true, ['po'], true),
+  info('Service', 'services', '', true, ['svc'], true),
   info('Endpoints', 'endpoints', '', true, ['ep']),
   info('Event', 'events', '', true, ['ev']),
   info('ConfigMap', 'configmaps', '', true, ['cm']),
-  info('ReplicaSet', 'replicasets', 'apps', true, ['rs']),
-  info('Deployment', 'deployments', 'apps', true, ['deploy'])
+  info('ReplicaSet', 'replicasets', 'apps', true, ['rs'], true),
+  info('Deployment', 'deployments', 'apps', true, ['deploy'], true)
 ]
 
 const byResource = new Map(KINDS.map(k => [k.resource, k]))

@@ -618,3 +618,47 @@ describe('ObjectStore: determinism', () => {
     })
   }
 })
+
+describe('ObjectStore: write scopes (the status subresource)', () => {
+  const running = { phase: 'Running' }
+
+  it('a main-scoped update keeps the stored status, whatever the input says', () => {
+    const store = new ObjectStore()
+    ok(store.apply(1, createPod(pod('web-1', { status: running }))))
+    const input = pod('web-1', { status: { phase: 'Failed' }, labels: { app: 'api' } })
+    const updated = ok(store.apply(2, { op: 'update', resource: 'pods', object: input, now: LATER, scope: 'main' }))
+    assert.deepEqual(updated.status, running)
+    assert.deepEqual(updated.metadata.labels, { app: 'api' })
+  })
+
+  it('a status-scoped update changes only the status, and does not move generation', () => {
+    const store = new ObjectStore()
+    const created = ok(store.apply(1, createPod(pod('web-1'))))
+    const input = pod('web-1', { status: running, labels: { app: 'api' }, nodeName: 'n9' })
+    const updated = ok(store.apply(2, { op: 'update', resource: 'pods', object: input, now: LATER, scope: 'status' }))
+    assert.deepEqual(updated.status, running)
+    assert.deepEqual(updated.metadata.labels, { app: 'web' })
+    assert.deepEqual(updated.spec, created.spec)
+    assert.equal(updated.metadata.generation, 1)
+    assert.equal(updated.metadata.resourceVersion, '2')
+  })
+
+  it('scoped merge patches: status patches touch only status, main patches never touch it', () => {
+    const store = new ObjectStore()
+    ok(store.apply(1, createPod(pod('web-1', { status: running }))))
+    const s = ok(store.apply(2, { op: 'patch', resource: 'pods', namespace: 'default', name: 'web-1', patch: { metadata: { labels: { x: 'y' } }, status: { phase: 'Succeeded' } }, now: LATER, scope: 'status' }))
+    assert.deepEqual(s.status, { phase: 'Succeeded' })
+    assert.deepEqual(s.metadata.labels, { app: 'web' })
+    const m = ok(store.apply(3, { op: 'patch', resource: 'pods', namespace: 'default', name: 'web-1', patch: { metadata: { labels: { x: 'y' } }, status: null }, now: LATER, scope: 'main' }))
+    assert.deepEqual(m.status, { phase: 'Succeeded' })
+    assert.deepEqual(m.metadata.labels, { app: 'web', x: 'y' })
+  })
+
+  it('refuses an unknown scope without writing', () => {
+    const store = new ObjectStore()
+    ok(store.apply(1, createPod(pod('web-1'))))
+    const r = store.apply(2, { op: 'update', resource: 'pods', object: pod('web-1'), now: LATER, scope: 'spec' as never })
+    assert.equal(r.ok, false)
+    assert.equal(store.get('pods', 'default', 'web-1')?.metadata.resourceVersion, '1')
+  })
+})

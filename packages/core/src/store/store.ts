@@ -2,7 +2,7 @@ import { InvalidConfigError, assertNever } from '../errors.ts'
 import type {
   BatchCommand, BatchResult, Command, Failure, FieldSelector, KubeObject, LabelSelector, ListOptions, ListResult,
   ObjectCommand, ObjectInput, Preconditions, ReadFailure, Result, StoreConfig, WatchEvent, WatchEventType,
-  WatchListener, WatchOptions, WatchResult
+  WatchListener, WatchOptions, WatchResult, WriteScope
 } from './types.ts'
 import { applyMergePatch, cloneJson, deepFreeze, getOwn, isJsonEqual, isRecord } from './merge-patch.ts'
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from './selectors.ts'
@@ -335,6 +335,7 @@ function checkCommand (c: ObjectCommand): Failure | undefined {
   }
   if (c.op === 'create' && (typeof c.uid !== 'string' || c.uid === '')) return bad('uid', 'must be a non-empty string')
   if (c.op !== 'delete' && (typeof c.now !== 'string' || !RFC3339_RE.test(c.now))) return bad('now', 'must be an RFC 3339 time')
+  if ((c.op === 'update' || c.op === 'patch') && c.scope !== undefined && c.scope !== 'main' && c.scope !== 'status') return bad('scope', 'must be main or status')
   const p: unknown = c.op === 'create' ? undefined : c.precondition
   if (p !== undefined && (!isRecord(p) || !['uid', 'resourceVersion'].every(k => p[k] === undefined || typeof p[k] === 'string'))) {
     return bad('precondition', 'must be { uid?, resourceVersion? } with string values')
@@ -347,8 +348,8 @@ function runCommand (stage: Stage, c: ObjectCommand): Result {
   if (problem !== undefined) return problem
   switch (c.op) {
     case 'create': return runCreate(stage, c.resource, c.object, c.uid, c.now)
-    case 'update': return runUpdate(stage, c.resource, c.object, c.precondition ?? {})
-    case 'patch': return runPatch(stage, c.resource, c.namespace, c.name, c.patch, c.precondition ?? {})
+    case 'update': return runUpdate(stage, c.resource, c.object, c.precondition ?? {}, c.scope)
+    case 'patch': return runPatch(stage, c.resource, c.namespace, c.name, c.patch, c.precondition ?? {}, c.scope)
     case 'delete': return runDelete(stage, c.resource, c.namespace, c.name, c.precondition ?? {})
     default: return assertNever(c, 'command')
   }
@@ -400,7 +401,8 @@ function runCreate (stage: Stage, resource: string, input: ObjectInput, uid: str
  * generation moves only when spec changes, never for status; a write that
  * changes nothing is not a write (no new resourceVersion, no event), as in Kubernetes.
  */
-function replace (stage: Stage, resource: string, current: KubeObject, input: ObjectInput): Result {
+function replace (stage: Stage, resource: string, current: KubeObject, written: ObjectInput, scope: WriteScope | undefined): Result {
+  const input = scoped(current, written, scope)
   const specChanged = !isJsonEqual(getOwn(current, 'spec'), getOwn(input, 'spec'))
   const generation = specChanged ? (current.metadata.generation ?? 0) + 1 : current.metadata.generation
   const deletionTimestamp = current.metadata.deletionTimestamp ?? input.metadata.deletionTimestamp
@@ -410,15 +412,23 @@ function replace (stage: Stage, resource: string, current: KubeObject, input: Ob
   return { ok: true, object }
 }
 
-function runUpdate (stage: Stage, resource: string, input: ObjectInput, p: Preconditions): Result {
+/** The object a write of `scope` leaves: the written status over the stored rest, or the reverse. */
+function scoped (current: KubeObject, written: ObjectInput, scope: WriteScope | undefined): ObjectInput {
+  if (scope === undefined) return written
+  const [base, statusFrom] = scope === 'status' ? [current as ObjectInput, written] : [written, current as ObjectInput]
+  const { status: _dropped, ...rest } = base
+  return Object.hasOwn(statusFrom, 'status') && statusFrom.status !== undefined ? { ...rest, status: statusFrom.status } : rest
+}
+
+function runUpdate (stage: Stage, resource: string, input: ObjectInput, p: Preconditions, scope: WriteScope | undefined): Result {
   const { name } = input.metadata
   const current = stage.read(resource, typeof input.metadata.namespace === 'string' ? input.metadata.namespace : '', name)
   if (current === undefined) return { ok: false, reason: 'NotFound', code: 404, message: `${named(resource, name)} not found` }
   const conflict = checkPreconditions(resource, current, { uid: p.uid ?? input.metadata.uid, resourceVersion: p.resourceVersion ?? input.metadata.resourceVersion }, false)
-  return conflict ?? replace(stage, resource, current, input)
+  return conflict ?? replace(stage, resource, current, input, scope)
 }
 
-function runPatch (stage: Stage, resource: string, namespace: string, name: string, patch: unknown, p: Preconditions): Result {
+function runPatch (stage: Stage, resource: string, namespace: string, name: string, patch: unknown, p: Preconditions, scope: WriteScope | undefined): Result {
   const current = stage.read(resource, namespace, name)
   if (current === undefined) return { ok: false, reason: 'NotFound', code: 404, message: `${named(resource, name)} not found` }
   const patchMeta = isRecord(patch) && isRecord(patch.metadata) ? patch.metadata : {}
@@ -438,7 +448,7 @@ function runPatch (stage: Stage, resource: string, namespace: string, name: stri
   if (meta.deletionTimestamp !== undefined && typeof meta.deletionTimestamp !== 'string') {
     return invalid(`${named(resource, name)} is invalid: metadata.deletionTimestamp: must be a string`, 'metadata.deletionTimestamp')
   }
-  return replace(stage, resource, current, patched as unknown as ObjectInput)
+  return replace(stage, resource, current, patched as unknown as ObjectInput, scope)
 }
 
 function runDelete (stage: Stage, resource: string, namespace: string, name: string, p: Preconditions): Result {

@@ -99,7 +99,16 @@ export interface UpdateCommand {
   readonly object: ObjectInput
   readonly now: string
   readonly precondition?: Preconditions
+  readonly scope?: WriteScope
 }
+
+/**
+ * Which part of the stored object a write may change, as Kubernetes splits
+ * it for kinds with a `status` subresource: `main` keeps the stored status
+ * (what users write), `status` changes nothing but the status (what
+ * controllers and kubelets report). Undefined: the whole object.
+ */
+export type WriteScope = 'main' | 'status'
 
 /** An RFC 7386 JSON merge patch, applied to the object as it stands when the entry applies. */
 export interface PatchCommand {
@@ -110,6 +119,7 @@ export interface PatchCommand {
   readonly patch: unknown
   readonly now: string
   readonly precondition?: Preconditions
+  readonly scope?: WriteScope
 }
 
 export interface DeleteCommand {

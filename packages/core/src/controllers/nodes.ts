@@ -1,0 +1,109 @@
+import type { Member } from '../members/types.ts'
+import type { KubeObject, ObjectCommand, ObjectInput } from '../store/types.ts'
+import { isJsonEqual } from '../store/merge-patch.ts'
+
+/**
+ * The node controller: one Node object per member, kept in step with what
+ * gossip knows. A member that is alive or suspect is Ready; one that died or
+ * stopped is Ready=Unknown; one that left for good (`shoal leave`) has its
+ * Node removed. The controller owns the Node's status and its well-known
+ * labels; spec (cordon, taints) and other labels are the user's and kept.
+ *
+ * Pure: the leader runs it over the members it sees and the Nodes in its
+ * replica, and proposes the commands. A write carries the resourceVersion it
+ * was computed from, so it never overwrites a change it did not see.
+ */
+
+export interface NodeControllerInput {
+  readonly members: readonly Member[]
+  readonly nodes: readonly KubeObject[]
+  /** RFC 3339, for transition times. */
+  readonly now: string
+  /** Shown as the node's kubelet version: `v1.32.0-shoal-VERSION` (kubectl's VERSION column). */
+  readonly kubeletVersion: (agentVersion: string) => string
+}
+
+export interface NodeCondition {
+  readonly type: string
+  readonly status: 'True' | 'False' | 'Unknown'
+  readonly reason: string
+  readonly message: string
+  readonly lastHeartbeatTime: string
+  readonly lastTransitionTime: string
+}
+
+/** `10.0.0.5:6443` / `[::1]:6443` → the host. */
+function hostOf (api: string): string {
+  const v6 = /^\[([^\]]+)\]/.exec(api)
+  if (v6 !== null) return v6[1]!
+  const colon = api.lastIndexOf(':')
+  return colon > 0 ? api.slice(0, colon) : api
+}
+
+function readyCondition (m: Member): Omit<NodeCondition, 'lastHeartbeatTime' | 'lastTransitionTime'> {
+  if (m.state === 'alive' || m.state === 'suspect') return { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'shoal agent is posting ready status' }
+  if (m.state === 'left') return { type: 'Ready', status: 'Unknown', reason: 'NodeShutdown', message: 'The shoal agent on this node was stopped.' }
+  return { type: 'Ready', status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.' }
+}
+
+/** The labels the controller owns, as the kubelet sets them in Kubernetes. */
+function ownLabels (m: Member): Record<string, string> {
+  return { 'kubernetes.io/hostname': m.name, 'kubernetes.io/os': 'linux' }
+}
+
+/** The status a member's Node should have; `previous` keeps transition times across unchanged conditions. */
+export function nodeStatus (m: Member, previous: KubeObject | undefined, now: string, kubeletVersion: string): Record<string, unknown> {
+  const ready = readyCondition(m)
+  const before = ((previous?.status as { conditions?: NodeCondition[] } | undefined)?.conditions ?? []).find(c => c.type === 'Ready')
+  const unchanged = before !== undefined && before.status === ready.status && before.reason === ready.reason
+  const condition: NodeCondition = {
+    ...ready,
+    lastHeartbeatTime: unchanged ? before.lastHeartbeatTime : now,
+    lastTransitionTime: unchanged ? before.lastTransitionTime : now
+  }
+  const resources = { cpu: String(m.capacity.cpus), memory: `${Math.floor(m.capacity.memoryBytes / 1024)}Ki`, pods: '110' }
+  return {
+    capacity: resources,
+    allocatable: resources,
+    conditions: [condition],
+    addresses: [{ type: 'InternalIP', address: hostOf(m.api) }, { type: 'Hostname', address: m.name }],
+    daemonEndpoints: { kubeletEndpoint: { Port: Number(m.api.slice(m.api.lastIndexOf(':') + 1)) || 6443 } },
+    nodeInfo: {
+      machineID: '',
+      systemUUID: '',
+      bootID: '',
+      kernelVersion: '',
+      osImage: '',
+      containerRuntimeVersion: '',
+      kubeletVersion,
+      kubeProxyVersion: kubeletVersion,
+      operatingSystem: 'linux',
+      architecture: ''
+    }
+  }
+}
+
+/** The commands that bring the Node objects in line with the members. */
+export function reconcileNodes (input: NodeControllerInput): ObjectCommand[] {
+  const { now } = input
+  const byName = new Map(input.nodes.map(n => [n.metadata.name, n]))
+  const commands: ObjectCommand[] = []
+  for (const m of input.members) {
+    const current = byName.get(m.name)
+    if (m.state === 'left' && m.leaveReason === 'leave') {
+      if (current !== undefined) commands.push({ op: 'delete', resource: 'nodes', namespace: '', name: m.name, precondition: { uid: current.metadata.uid } })
+      continue
+    }
+    const status = nodeStatus(m, current, now, input.kubeletVersion(m.version))
+    if (current === undefined) {
+      const object: ObjectInput = { apiVersion: 'v1', kind: 'Node', metadata: { name: m.name, labels: ownLabels(m) }, spec: {}, status }
+      commands.push({ op: 'create', resource: 'nodes', object, uid: '', now })
+      continue
+    }
+    const labels = { ...current.metadata.labels, ...ownLabels(m) }
+    if (isJsonEqual(labels, current.metadata.labels ?? {}) && isJsonEqual(status, current.status)) continue
+    const object: ObjectInput = { ...current, metadata: { ...current.metadata, labels }, status }
+    commands.push({ op: 'update', resource: 'nodes', object, now, precondition: { resourceVersion: current.metadata.resourceVersion } })
+  }
+  return commands
+}
