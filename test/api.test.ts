@@ -107,6 +107,8 @@ describe('the API of a three-agent cluster', () => {
     await a3.waitExit()
     await waitFor(`${a3.name} Unknown`, async () => (await nodes(a1)).find(n => n.metadata.name === a3.name)?.status.conditions[0]?.reason === 'NodeStatusUnknown', { timeoutMs: 15_000 })
     assert.equal(readyOf((await nodes(a2)).find(n => n.metadata.name === a1.name)!), 'True')
+    const events = (await a2.getJson<{ items: Array<{ reason: string, involvedObject: { name: string } }> }>('/api/v1/namespaces/default/events')).items
+    assert.ok(events.some(e => e.reason === 'NodeNotReady' && e.involvedObject.name === a3.name), 'a NodeNotReady event')
 
     await a3.start()
     await waitFor(`${a3.name} Ready again`, async () => readyOf((await nodes(a1)).find(n => n.metadata.name === a3.name)!) === 'True', { timeoutMs: 15_000 })

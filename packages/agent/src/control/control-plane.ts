@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import type { Member } from '@shoal/core'
 import { reconcileNodes } from '@shoal/core/controllers/nodes.ts'
 import type { ReplicatedStore } from '../store/replicated-store.ts'
@@ -35,7 +36,13 @@ export function createControlPlane (c: ControlPlaneComponents): ControlPlane {
     const nodes = c.store.local.list('nodes', {})
     if (!nodes.ok) return
     const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z')
-    const commands = reconcileNodes({ members: c.members(), nodes: nodes.items, now, kubeletVersion: v => `v1.32.0-shoal-${v}` })
+    const commands = reconcileNodes({
+      members: c.members(),
+      nodes: nodes.items,
+      now,
+      kubeletVersion: v => `v1.32.0-shoal-${v}`,
+      eventName: node => `${node}.${randomBytes(8).toString('hex')}`
+    })
     await Promise.all(commands.map(async cmd => {
       const r = await c.store.write(cmd.op === 'create' ? { ...cmd, uid: crypto.randomUUID() } : cmd)
       // A conflict means someone changed the Node meanwhile: the next round sees it.

@@ -13,13 +13,15 @@ function member (name: string, state: Member['state'] = 'alive', extra: Partial<
   return { name, peerId: `p-${name}`, addrs: [], api: `10.0.0.${name.length}:6443`, capacity: { cpus: 2, memoryBytes: 4 * 2 ** 30 }, version: '0.1.0', state, incarnation: 1, lastSeenMs: 0, stateSinceMs: 0, ...extra }
 }
 
+let events = 0
+
 /** Apply the controller's commands to a store, as the leader proposes them, and return the Nodes. */
 function run (store: ObjectStore, members: Member[], now: string): { commands: ObjectCommand[], nodes: Map<string, KubeObject> } {
   const list = (): KubeObject[] => { const r = store.list('nodes', {}); assert.ok(r.ok); return [...r.items] }
-  const commands = reconcileNodes({ members, nodes: list(), now, kubeletVersion: version })
+  const commands = reconcileNodes({ members, nodes: list(), now, kubeletVersion: version, eventName: n => `${n}.${++events}` })
   let index = Number(store.resourceVersion)
   for (const c of commands) {
-    const r: Result = store.apply(++index, c.op === 'create' ? { ...c, uid: `uid-${c.object.metadata.name}` } : c) as Result
+    const r: Result = store.apply(++index, c.op === 'create' ? { ...c, uid: `uid-${c.object.metadata.name}-${index}` } : c) as Result
     assert.ok(r.ok, JSON.stringify(r))
   }
   return { commands, nodes: new Map(list().map(n => [n.metadata.name, n])) }
@@ -48,11 +50,18 @@ describe('node controller', () => {
   })
 
   it('a dead or stopped member makes its Node Unknown, once; a return makes it Ready again', () => {
+    events = 0
     const store = new ObjectStore()
     run(store, [member('n1'), member('n2')], T0)
     const { nodes } = run(store, [member('n1', 'dead'), member('n2', 'left', { leaveReason: 'shutdown' })], T1)
     assert.deepEqual(ready(nodes.get('n1')), { type: 'Ready', status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.', lastHeartbeatTime: T1, lastTransitionTime: T1 })
     assert.equal((ready(nodes.get('n2')) as { reason: string }).reason, 'NodeShutdown')
+    const recorded = store.list('events', {})
+    assert.ok(recorded.ok)
+    assert.deepEqual(recorded.items.map(e => [e.metadata.name, (e.involvedObject as { name: string }).name, e.reason, e.type, e.message]), [
+      ['n1.1', 'n1', 'NodeNotReady', 'Warning', 'Node n1 status is now: NodeNotReady'],
+      ['n2.2', 'n2', 'NodeNotReady', 'Warning', 'Node n2 status is now: NodeNotReady']
+    ])
     assert.deepEqual(run(store, [member('n1', 'dead'), member('n2', 'left', { leaveReason: 'shutdown' })], '2026-01-01T00:02:00Z').commands, [])
     const back = run(store, [member('n1'), member('n2')], '2026-01-01T00:03:00Z').nodes
     assert.equal((ready(back.get('n1')) as { status: string, lastTransitionTime: string }).status, 'True')

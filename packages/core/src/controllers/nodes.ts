@@ -21,6 +21,8 @@ export interface NodeControllerInput {
   readonly now: string
   /** Shown as the node's kubelet version: `v1.32.0-shoal-VERSION` (kubectl's VERSION column). */
   readonly kubeletVersion: (agentVersion: string) => string
+  /** A unique name for an Event about a node (Kubernetes uses `NODE.HEX`). */
+  readonly eventName: (node: string) => string
 }
 
 export interface NodeCondition {
@@ -83,7 +85,34 @@ export function nodeStatus (m: Member, previous: KubeObject | undefined, now: st
   }
 }
 
-/** The commands that bring the Node objects in line with the members. */
+/**
+ * The Event Kubernetes' node lifecycle controller records when a node's
+ * readiness changes (`describe node` and `get events` show it).
+ */
+function readinessEvent (node: string, uid: string, ready: boolean, name: string, now: string): ObjectCommand {
+  const reason = ready ? 'NodeReady' : 'NodeNotReady'
+  const object: ObjectInput = {
+    apiVersion: 'v1',
+    kind: 'Event',
+    metadata: { name, namespace: 'default' },
+    involvedObject: { kind: 'Node', name: node, uid, apiVersion: 'v1' },
+    reason,
+    message: `Node ${node} status is now: ${reason}`,
+    type: ready ? 'Normal' : 'Warning',
+    source: { component: 'node-controller' },
+    reportingComponent: 'node-controller',
+    firstTimestamp: now,
+    lastTimestamp: now,
+    count: 1
+  }
+  return { op: 'create', resource: 'events', object, uid: '', now }
+}
+
+function isReady (status: unknown): boolean {
+  return ((status as { conditions?: NodeCondition[] } | undefined)?.conditions ?? []).some(c => c.type === 'Ready' && c.status === 'True')
+}
+
+/** The commands that bring the Node objects in line with the members, and Events for readiness changes. */
 export function reconcileNodes (input: NodeControllerInput): ObjectCommand[] {
   const { now } = input
   const byName = new Map(input.nodes.map(n => [n.metadata.name, n]))
@@ -104,6 +133,9 @@ export function reconcileNodes (input: NodeControllerInput): ObjectCommand[] {
     if (isJsonEqual(labels, current.metadata.labels ?? {}) && isJsonEqual(status, current.status)) continue
     const object: ObjectInput = { ...current, metadata: { ...current.metadata, labels }, status }
     commands.push({ op: 'update', resource: 'nodes', object, now, precondition: { resourceVersion: current.metadata.resourceVersion } })
+    const wasReady = isReady(current.status)
+    const nowReady = isReady(status)
+    if (wasReady !== nowReady) commands.push(readinessEvent(m.name, current.metadata.uid, nowReady, input.eventName(m.name), now))
   }
   return commands
 }
