@@ -56,6 +56,21 @@ function openapiFor (group: string): unknown {
   return { paths }
 }
 
+/**
+ * An OpenAPI v2 document with no definitions. kubectl before 1.27 fetches it
+ * (as protobuf) to validate manifests on the client, and skips validation of
+ * the kinds it does not describe, leaving it to the server, as v3 does.
+ */
+function openapiV2 (accept: string): unknown {
+  const info = { title: 'Shoal', version: 'v1.32.0' }
+  if (!accept.includes('protobuf')) return { swagger: '2.0', info, paths: {} }
+  const text = (field: number, value: string): Buffer => Buffer.concat([Buffer.from([(field << 3) | 2, Buffer.byteLength(value)]), Buffer.from(value)])
+  const infoBytes = Buffer.concat([text(1, info.title), text(2, info.version)])
+  // gnostic's openapi_v2.Document: swagger (1), info (2).
+  const doc = Buffer.concat([text(1, '2.0'), Buffer.from([(2 << 3) | 2, infoBytes.length]), infoBytes])
+  return new StreamReply(res => { res.writeHead(200, { 'content-type': 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf' }).end(doc) })
+}
+
 function notFound (k: KindInfo, name: string): ShoalError {
   return new ShoalError('NotFound', 404, `${qualifiedResource(k)} "${name}" not found`)
 }
@@ -245,7 +260,8 @@ export function kubeRoutes (store: Store, write: Write): Record<string, Handler>
         return [key, { serverRelativeURL: `/openapi/v3/${key}?hash=${VERSION}` }]
       }))
     }),
-    'GET /openapi/v3/api/v1': () => openapiFor('')
+    'GET /openapi/v3/api/v1': () => openapiFor(''),
+    'GET /openapi/v2': (_p, _q, _b, _ct, accept) => openapiV2(accept)
   }
   /** A create starts the status afresh, as Kubernetes does: it is the status subresource's to fill in (a new pod is Pending). */
   const create = async (k: KindInfo, namespace: string, body: unknown): Promise<Reply> => {
