@@ -1,4 +1,4 @@
-import { KINDS, buildTable, kindForResource, qualifiedResource, defaultObject, validateObject, statusForInvalid, applyStrategicMergePatch, applyJsonPatch, decodeK8sProtobuf, type KindInfo } from '@shoal/core/api/index.ts'
+import { KINDS, buildTable, kindForResource, qualifiedResource, defaultObject, validateObject, validateObjectUpdate, statusForInvalid, statusForBadFieldValidation, dropUnknownFields, fieldValidationDirective, strictDecodingMessage, unknownFieldMessage, applyStrategicMergePatch, applyJsonPatch, decodeK8sProtobuf, type KindInfo } from '@shoal/core/api/index.ts'
 import { ShoalError, type BatchResult, type Command, type KubeObject, type ListOptions, type ObjectInput, type ObjectStore, type Result } from '@shoal/core'
 import { VERSION } from '../version.ts'
 import { Reply, StreamReply } from './status.ts'
@@ -196,14 +196,46 @@ async function commit (write: Write, k: KindInfo, name: string, cmd: Command): P
   return { ...r.object, apiVersion: k.apiVersion, kind: k.kind }
 }
 
-/** Decode, default and validate a body for `k` in `namespace`; throws the Status to answer. */
-function admit (k: KindInfo, namespace: string, body: unknown, nameFromPath?: string): ObjectInput {
+/**
+ * What `admit` needs of a request beyond its body: the query, for
+ * `fieldValidation`; which options Kubernetes names in a 422 about it; for a
+ * write of the object (not its status) the stored object, whose immutable
+ * fields the body may not change; and where to put `Warning`s.
+ */
+interface AdmitOptions {
+  readonly query?: URLSearchParams
+  readonly options?: 'CreateOptions' | 'UpdateOptions' | 'PatchOptions'
+  readonly current?: KubeObject | undefined
+  readonly warnings?: string[]
+}
+
+/**
+ * Decode, drop unknown fields, default and validate a body for `k` in
+ * `namespace`; throws the Status to answer. Unknown fields go as in Kubernetes
+ * (core fields.ts): dropped, with a warning under `fieldValidation=Warn` (the
+ * default) or silently under Ignore; `Strict` fails the request with a 400.
+ * Protobuf bodies are not checked strictly, as in Kubernetes, whose protobuf
+ * decoder skips unknown fields.
+ */
+function admit (k: KindInfo, namespace: string, body: unknown, nameFromPath?: string, opts: AdmitOptions = {}): ObjectInput {
+  const fieldValidation = opts.query?.get('fieldValidation') ?? null
+  const directive = fieldValidationDirective(fieldValidation)
+  if (directive === undefined) {
+    const status = statusForBadFieldValidation(opts.options ?? (nameFromPath === undefined ? 'CreateOptions' : 'UpdateOptions'), fieldValidation ?? '')
+    throw Object.assign(new ShoalError('Invalid', 422, status.message), { status })
+  }
   let obj = body
   if (obj instanceof Uint8Array) {
     const decoded = decodeK8sProtobuf(obj)
     if (!decoded.ok) throw new ShoalError('BadRequest', 400, `cannot decode the protobuf body: ${decoded.message}`)
     obj = decoded.object
   }
+  const known = dropUnknownFields(k.resource, obj)
+  if (known.unknown.length > 0 && directive === 'Strict' && !(body instanceof Uint8Array)) {
+    throw new ShoalError('BadRequest', 400, strictDecodingMessage(k.resource, obj, known.unknown))
+  }
+  if (directive === 'Warn') opts.warnings?.push(...known.unknown.map(unknownFieldMessage))
+  obj = known.object
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new ShoalError('BadRequest', 400, 'the request body must be a JSON object')
   const o = obj as { apiVersion?: unknown, kind?: unknown, metadata?: { name?: unknown, namespace?: unknown } }
   const ns = o.metadata?.namespace
@@ -216,6 +248,7 @@ function admit (k: KindInfo, namespace: string, body: unknown, nameFromPath?: st
   const shaped = { apiVersion: k.apiVersion, kind: k.kind, ...obj, metadata: { ...(o.metadata ?? {}), ...(nameFromPath !== undefined ? { name: nameFromPath } : {}), ...(k.namespaced ? { namespace } : {}) } }
   const defaulted = defaultObject(k.resource, shaped)
   const errors = validateObject(k.resource, defaulted)
+  if (opts.current !== undefined) errors.push(...validateObjectUpdate(k.resource, defaulted, opts.current))
   if (errors.length > 0) {
     const name = typeof defaulted.metadata.name === 'string' ? defaulted.metadata.name : ''
     throw Object.assign(new ShoalError('Invalid', 422, statusForInvalid(k.kind, name, errors).message), { status: statusForInvalid(k.kind, name, errors) })
@@ -264,8 +297,8 @@ export function kubeRoutes (store: Store, write: Write): Record<string, Handler>
     'GET /openapi/v2': (_p, _q, _b, _ct, accept) => openapiV2(accept)
   }
   /** A create starts the status afresh, as Kubernetes does: it is the status subresource's to fill in (a new pod is Pending). */
-  const create = async (k: KindInfo, namespace: string, body: unknown): Promise<Reply> => {
-    const admitted = admit(k, namespace, body)
+  const create = async (k: KindInfo, namespace: string, body: unknown, query?: URLSearchParams): Promise<Reply> => {
+    const admitted = admit(k, namespace, body, undefined, { query, options: 'CreateOptions' })
     const { status: _ignored, ...rest } = admitted
     const obj = !k.statusSubresource ? admitted : k.resource === 'pods' ? { ...rest, status: { phase: 'Pending' } } : rest
     return new Reply(201, await commit(write, k, obj.metadata.name, { op: 'create', resource: k.resource, object: obj, uid: '', now: '' }))
@@ -275,14 +308,14 @@ export function kubeRoutes (store: Store, write: Write): Record<string, Handler>
    * the object's PUT keeps the stored status and `/status` changes only it,
    * as in Kubernetes; the store applies the split in the log, race-free.
    */
-  const update = async (k: KindInfo, namespace: string, name: string, body: unknown, part: Part = 'object'): Promise<KubeObject> => {
-    const obj = admit(k, namespace, body, name)
+  const update = async (k: KindInfo, namespace: string, name: string, body: unknown, part: Part = 'object', query?: URLSearchParams): Promise<KubeObject> => {
+    const obj = admit(k, namespace, body, name, { query, options: 'UpdateOptions', current: part === 'object' ? store().get(k.resource, namespace, name) : undefined })
     return await commit(write, k, name, { op: 'update', resource: k.resource, object: obj, now: '', ...scopeOf(k, part) })
   }
   const remove = async (k: KindInfo, namespace: string, name: string): Promise<KubeObject> =>
     await commit(write, k, name, { op: 'delete', resource: k.resource, namespace, name })
   /** Merge patches apply in the log; strategic and JSON patches are read-modify-write with a resourceVersion precondition. */
-  const patch = async (k: KindInfo, namespace: string, name: string, body: unknown, contentType: string, part: Part = 'object'): Promise<KubeObject> => {
+  const patch = async (k: KindInfo, namespace: string, name: string, body: unknown, contentType: string, part: Part = 'object', query?: URLSearchParams): Promise<KubeObject> => {
     const scope = scopeOf(k, part)
     if (contentType.includes('merge-patch+json') && !contentType.includes('strategic')) {
       return await commit(write, k, name, { op: 'patch', resource: k.resource, namespace, name, patch: body, now: '', ...scope })
@@ -292,7 +325,7 @@ export function kubeRoutes (store: Store, write: Write): Record<string, Handler>
       if (current === undefined) throw notFound(k, name)
       const patched = contentType.includes('json-patch+json') ? applyJsonPatch(current, body) : applyStrategicMergePatch(current, body)
       if (!patched.ok) throw new ShoalError('UnprocessableEntity', 422, patched.message)
-      const obj = admit(k, namespace, patched.value, name)
+      const obj = admit(k, namespace, patched.value, name, { query, options: 'PatchOptions', current: part === 'object' ? current : undefined })
       const r = await write({ op: 'update', resource: k.resource, object: obj, now: '', precondition: { resourceVersion: current.metadata.resourceVersion }, ...scope }) as Result
       if (r.ok) return { ...r.object, apiVersion: k.apiVersion, kind: k.kind }
       if (r.reason !== 'Conflict' || attempt >= PATCH_ATTEMPTS) throw failed(k, name, r)
@@ -303,14 +336,14 @@ export function kubeRoutes (store: Store, write: Write): Record<string, Handler>
     const prefix = g === '' ? '/api/v1' : `/apis/${g}/v1`
     const nsItem = `${prefix}/namespaces/:namespace/:resource/:name`
     const clusterItem = `${prefix}/:resource/:name`
-    routes[`POST ${prefix}/namespaces/:namespace/:resource`] = async (p, _q, body) => await create(kindOr404(g, p.resource!), p.namespace!, body)
-    routes[`POST ${prefix}/:resource`] = async (p, _q, body) => await create(clusterKind(g, p.resource!), '', body)
-    routes[`PUT ${nsItem}`] = async (p, _q, body) => await update(kindOr404(g, p.resource!), p.namespace!, p.name!, body)
-    routes[`PUT ${clusterItem}`] = async (p, _q, body) => await update(clusterKind(g, p.resource!), '', p.name!, body)
+    routes[`POST ${prefix}/namespaces/:namespace/:resource`] = async (p, q, body) => await create(kindOr404(g, p.resource!), p.namespace!, body, q)
+    routes[`POST ${prefix}/:resource`] = async (p, q, body) => await create(clusterKind(g, p.resource!), '', body, q)
+    routes[`PUT ${nsItem}`] = async (p, q, body) => await update(kindOr404(g, p.resource!), p.namespace!, p.name!, body, 'object', q)
+    routes[`PUT ${clusterItem}`] = async (p, q, body) => await update(clusterKind(g, p.resource!), '', p.name!, body, 'object', q)
     routes[`DELETE ${nsItem}`] = async p => await remove(kindOr404(g, p.resource!), p.namespace!, p.name!)
     routes[`DELETE ${clusterItem}`] = async p => await remove(clusterKind(g, p.resource!), '', p.name!)
-    routes[`PATCH ${nsItem}`] = async (p, _q, body, ct) => await patch(kindOr404(g, p.resource!), p.namespace!, p.name!, body, ct)
-    routes[`PATCH ${clusterItem}`] = async (p, _q, body, ct) => await patch(clusterKind(g, p.resource!), '', p.name!, body, ct)
+    routes[`PATCH ${nsItem}`] = async (p, q, body, ct) => await patch(kindOr404(g, p.resource!), p.namespace!, p.name!, body, ct, 'object', q)
+    routes[`PATCH ${clusterItem}`] = async (p, q, body, ct) => await patch(clusterKind(g, p.resource!), '', p.name!, body, ct, 'object', q)
     // The status subresource, for the kinds that have one.
     const withStatus = (k: KindInfo): KindInfo => {
       if (!k.statusSubresource) throw new ShoalError('NotFound', 404, `the server could not find the requested resource (${k.resource}/status)`)

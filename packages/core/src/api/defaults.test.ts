@@ -84,6 +84,39 @@ describe('defaultObject', () => {
     assert.deepEqual(s.spec.ports, [{ port: 80, protocol: 'TCP', targetPort: 80 }, { port: 443, targetPort: 'https', protocol: 'TCP' }])
   })
 
+  it('treats Go zero values as unset, as Kubernetes defaulting does, but keeps zero pointer fields', () => {
+    const p: Rec = defaultObject('pods', {
+      metadata: { name: 'p' },
+      spec: {
+        restartPolicy: '',
+        dnsPolicy: '',
+        terminationGracePeriodSeconds: 0,
+        containers: [{ name: 'c', image: 'nginx:1.27', imagePullPolicy: '', ports: [{ containerPort: 80, protocol: '' }], livenessProbe: { tcpSocket: { port: 80 }, periodSeconds: 0, timeoutSeconds: 0, successThreshold: 0, failureThreshold: 0, initialDelaySeconds: 0 } }],
+        volumes: [{ name: 'logs', hostPath: { path: '/var/log' } }]
+      }
+    })
+    assert.equal(p.spec.restartPolicy, 'Always')
+    assert.equal(p.spec.dnsPolicy, 'ClusterFirst')
+    assert.equal(p.spec.terminationGracePeriodSeconds, 0, 'a pointer field keeps its 0')
+    const c = p.spec.containers[0]
+    assert.equal(c.imagePullPolicy, 'IfNotPresent')
+    assert.equal(c.ports[0].protocol, 'TCP')
+    assert.deepEqual(c.livenessProbe, { tcpSocket: { port: 80 }, periodSeconds: 10, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 3, initialDelaySeconds: 0 })
+    assert.deepEqual(p.spec.volumes[0].hostPath, { path: '/var/log', type: '' })
+    const d: Rec = defaultObject('deployments', { metadata: { name: 'd' }, spec: { replicas: 0, strategy: { type: '' } } })
+    assert.equal(d.spec.replicas, 0)
+    assert.equal(d.spec.strategy.type, 'RollingUpdate')
+    const s: Rec = defaultObject('services', { metadata: { name: 's' }, spec: { type: '', ports: [{ port: 80, targetPort: 0 }, { port: 81, targetPort: '' }] } })
+    assert.equal(s.spec.type, 'ClusterIP')
+    assert.deepEqual(s.spec.ports.map((p: Rec) => p.targetPort), [80, 81])
+  })
+
+  it('fills Endpoints port protocols', () => {
+    const e: Rec = defaultObject('endpoints', { metadata: { name: 'e' }, subsets: [{ addresses: [{ ip: '10.0.0.1' }], ports: [{ port: 80 }, { port: 53, protocol: 'UDP' }] }] })
+    assert.deepEqual(e.subsets[0].ports, [{ port: 80, protocol: 'TCP' }, { port: 53, protocol: 'UDP' }])
+    assert.equal(e.metadata.namespace, 'default')
+  })
+
   it('gives cluster-scoped kinds no namespace', () => {
     const n: Rec = defaultObject('namespaces', { metadata: { name: 'dev' } })
     assert.deepEqual(n, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'dev' } })

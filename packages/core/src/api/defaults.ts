@@ -6,10 +6,11 @@ import { kindForResource } from './kinds.ts'
  * what controllers read, matches a real cluster: a controller never has to
  * guess what an absent `restartPolicy` or `targetPort` means.
  *
- * Unknown fields are kept as given, as Kubernetes does with
- * `fieldValidation=Ignore`/`Warn` (the object is stored with whatever else it
- * carries). Rejecting them (`fieldValidation=Strict`) would need full schemas
- * and is out of scope; kubectl sends Strict but accepts a server that ignores it.
+ * As in Kubernetes, where defaulting runs on Go structs, a field left at its
+ * zero value counts as unset: `restartPolicy: ""` becomes Always and a probe's
+ * `periodSeconds: 0` becomes 10. Pointer fields keep a zero (`replicas: 0`,
+ * `terminationGracePeriodSeconds: 0`). Unknown fields are not defaulting's
+ * business: the API drops them before (fields.ts); whatever reaches here is kept.
  */
 
 type Rec = Record<string, unknown>
@@ -48,8 +49,14 @@ function records (v: unknown): Rec[] {
   return Array.isArray(v) ? v.filter(isRecord) : []
 }
 
+/** Fills `key` when it is absent or '' (Go's zero value for a string). */
 function setDefault (o: Rec, key: string, value: unknown): void {
-  if (o[key] === undefined) o[key] = value
+  if (o[key] === undefined || o[key] === '') o[key] = value
+}
+
+/** Fills a non-pointer integer field of Kubernetes' Go types, whose 0 means unset. */
+function setDefaultNonZero (o: Rec, key: string, value: number): void {
+  if (o[key] === undefined || o[key] === 0) o[key] = value
 }
 
 /** `nginx`, `nginx:latest` and `reg:5000/nginx` pull always; a pinned tag or digest pulls if not present. */
@@ -63,10 +70,10 @@ export function defaultPullPolicy (image: string): 'Always' | 'IfNotPresent' {
 
 function defaultProbe (p: unknown): void {
   if (!isRecord(p)) return
-  setDefault(p, 'periodSeconds', 10)
-  setDefault(p, 'timeoutSeconds', 1)
-  setDefault(p, 'successThreshold', 1)
-  setDefault(p, 'failureThreshold', 3)
+  setDefaultNonZero(p, 'periodSeconds', 10)
+  setDefaultNonZero(p, 'timeoutSeconds', 1)
+  setDefaultNonZero(p, 'successThreshold', 1)
+  setDefaultNonZero(p, 'failureThreshold', 3)
   if (isRecord(p.httpGet)) {
     setDefault(p.httpGet, 'path', '/')
     setDefault(p.httpGet, 'scheme', 'HTTP')
@@ -90,6 +97,7 @@ function defaultPodSpec (spec: Rec): void {
   setDefault(spec, 'dnsPolicy', 'ClusterFirst')
   for (const c of records(spec.containers)) defaultContainer(c)
   for (const c of records(spec.initContainers)) defaultContainer(c)
+  for (const v of records(spec.volumes)) if (isRecord(v.hostPath)) setDefault(v.hostPath, 'type', '')
 }
 
 function defaultTemplate (spec: Rec): void {
@@ -115,8 +123,12 @@ function defaultService (spec: Rec): void {
   setDefault(spec, 'sessionAffinity', 'None')
   for (const p of records(spec.ports)) {
     setDefault(p, 'protocol', 'TCP')
-    if (p.port !== undefined) setDefault(p, 'targetPort', p.port)
+    if (p.port !== undefined && (p.targetPort === undefined || p.targetPort === 0 || p.targetPort === '')) p.targetPort = p.port
   }
+}
+
+function defaultEndpoints (obj: Rec): void {
+  for (const ss of records(obj.subsets)) for (const p of records(ss.ports)) setDefault(p, 'protocol', 'TCP')
 }
 
 /**
@@ -150,6 +162,9 @@ export function defaultObject<T> (resource: string, obj: T): T {
     }
     case 'Service':
       defaultService(child(out, 'spec'))
+      break
+    case 'Endpoints':
+      defaultEndpoints(out)
       break
   }
   return out as T

@@ -1,132 +1,40 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { defaultObject } from './defaults.ts'
-import { formatFieldError, parseQuantity, statusForInvalid, validateObject } from './validate.ts'
+import { formatFieldError, isIP, parseQuantity } from './validate-format.ts'
+import { statusForBadFieldValidation, statusForInvalid, validateObject, validateObjectUpdate } from './validate.ts'
+import {
+  UPDATE_CASES, VALIDATION_CASES, devNamespace, fieldOf, frontendReplicaSet, gameConfig, myEndpoints, nginxDeployment, nginxPod, nginxService,
+  spareNode, startedEvent
+} from './validate-cases.ts'
 
 type Rec = Record<string, any>
 
-/** The nginx-deployment example from the Kubernetes docs (concepts/workloads/controllers/deployment). */
-const nginxDeployment = (): Rec => ({
-  apiVersion: 'apps/v1',
-  kind: 'Deployment',
-  metadata: { name: 'nginx-deployment', labels: { app: 'nginx' } },
-  spec: {
-    replicas: 3,
-    selector: { matchLabels: { app: 'nginx' } },
-    template: {
-      metadata: { labels: { app: 'nginx' } },
-      spec: { containers: [{ name: 'nginx', image: 'nginx:1.14.2', ports: [{ containerPort: 80 }] }] }
-    }
-  }
-})
-
-/** The my-service example from the Kubernetes docs (concepts/services-networking/service), selecting app: nginx. */
-const nginxService = (): Rec => ({
-  apiVersion: 'v1',
-  kind: 'Service',
-  metadata: { name: 'my-service' },
-  spec: { selector: { app: 'nginx' }, ports: [{ protocol: 'TCP', port: 80, targetPort: 80 }] }
-})
-
-const pod = (): Rec => ({
-  apiVersion: 'v1',
-  kind: 'Pod',
-  metadata: { name: 'web', namespace: 'default' },
-  spec: { containers: [{ name: 'web', image: 'nginx:1.27' }] }
-})
-
-const configMap = (): Rec => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg' }, data: { 'app.conf': 'x' } })
-
-const tmpl = (d: Rec): Rec => d.spec.template.spec
-const c0 = (d: Rec): Rec => tmpl(d).containers[0]
-
-interface Case {
-  readonly name: string
-  readonly resource: string
-  readonly base: () => Rec
-  readonly change: (o: Rec) => void
-  readonly line: string
-}
-
-const cases: Case[] = [
-  { name: 'kind must match the resource', resource: 'deployments', base: nginxDeployment, change: o => { o.kind = 'Pod' }, line: 'kind: Unsupported value: "Pod": supported values: "Deployment"' },
-  { name: 'apiVersion must match the resource', resource: 'deployments', base: nginxDeployment, change: o => { o.apiVersion = 'apps/v1beta1' }, line: 'apiVersion: Unsupported value: "apps/v1beta1": supported values: "apps/v1"' },
-  { name: 'name is required', resource: 'pods', base: pod, change: o => { delete o.metadata.name }, line: 'metadata.name: Required value: name or generateName is required' },
-  {
-    name: 'name is a DNS subdomain', resource: 'deployments', base: nginxDeployment, change: o => { o.metadata.name = 'Web_1' },
-    line: "metadata.name: Invalid value: \"Web_1\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
-  },
-  {
-    name: 'service name is a DNS-1035 label', resource: 'services', base: nginxService, change: o => { o.metadata.name = '1web' },
-    line: "metadata.name: Invalid value: \"1web\": a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name', or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"
-  },
-  { name: 'cluster-scoped kinds have no namespace', resource: 'namespaces', base: () => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'dev' } }), change: o => { o.metadata.namespace = 'x' }, line: 'metadata.namespace: Forbidden: not allowed on this type' },
-  {
-    name: 'label keys are qualified names', resource: 'pods', base: pod, change: o => { o.metadata.labels = { 'a/b/c': 'x' } },
-    line: "metadata.labels: Invalid value: \"a/b/c\": a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName', or 'my.name', or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]') with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"
-  },
-  {
-    name: 'label values are valid', resource: 'pods', base: pod, change: o => { o.metadata.labels = { app: '-x' } },
-    line: "metadata.labels: Invalid value: \"-x\": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue', or 'my_value', or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
-  },
-  { name: 'replicas are not negative', resource: 'deployments', base: nginxDeployment, change: o => { o.spec.replicas = -1 }, line: 'spec.replicas: Invalid value: -1: must be greater than or equal to 0' },
-  { name: 'replicaset replicas are not negative', resource: 'replicasets', base: () => ({ ...nginxDeployment(), kind: 'ReplicaSet' }), change: o => { o.spec.replicas = -2 }, line: 'spec.replicas: Invalid value: -2: must be greater than or equal to 0' },
-  { name: 'selector is required', resource: 'deployments', base: nginxDeployment, change: o => { delete o.spec.selector }, line: 'spec.selector: Required value' },
-  { name: 'selector matches the template', resource: 'deployments', base: nginxDeployment, change: o => { o.spec.template.metadata.labels = { app: 'web' } }, line: 'spec.selector: Invalid value: {"matchLabels":{"app":"nginx"}}: selector does not match template labels' },
-  { name: 'selector is not empty', resource: 'deployments', base: nginxDeployment, change: o => { o.spec.selector = {} }, line: 'spec.selector: Invalid value: {}: empty selector is invalid for deployment' },
-  { name: 'strategy type', resource: 'deployments', base: nginxDeployment, change: o => { o.spec.strategy = { type: 'BlueGreen' } }, line: 'spec.strategy.type: Unsupported value: "BlueGreen": supported values: "Recreate", "RollingUpdate"' },
-  { name: 'maxSurge and maxUnavailable not both 0', resource: 'deployments', base: nginxDeployment, change: o => { o.spec.strategy = { type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: '0%' } } }, line: 'spec.strategy.rollingUpdate.maxUnavailable: Invalid value: "0%": may not be 0 when `maxSurge` is 0' },
-  { name: 'template is required', resource: 'deployments', base: nginxDeployment, change: o => { delete o.spec.template }, line: 'spec.template: Required value' },
-  { name: 'containers are required', resource: 'pods', base: pod, change: o => { o.spec.containers = [] }, line: 'spec.containers: Required value' },
-  { name: 'image is required', resource: 'deployments', base: nginxDeployment, change: o => { delete c0(o).image }, line: 'spec.template.spec.containers[0].image: Required value' },
-  { name: 'container names are unique', resource: 'deployments', base: nginxDeployment, change: o => { tmpl(o).containers.push({ name: 'nginx', image: 'busybox' }) }, line: 'spec.template.spec.containers[1].name: Duplicate value: "nginx"' },
-  { name: 'container names are unique across init containers', resource: 'pods', base: pod, change: o => { o.spec.initContainers = [{ name: 'web', image: 'busybox' }] }, line: 'spec.initContainers[0].name: Duplicate value: "web"' },
-  { name: 'container ports are 1-65535', resource: 'deployments', base: nginxDeployment, change: o => { c0(o).ports[0].containerPort = 70000 }, line: 'spec.template.spec.containers[0].ports[0].containerPort: Invalid value: 70000: must be between 1 and 65535, inclusive' },
-  { name: 'container port is required', resource: 'pods', base: pod, change: o => { o.spec.containers[0].ports = [{ name: 'http' }] }, line: 'spec.containers[0].ports[0].containerPort: Required value' },
-  { name: 'restartPolicy', resource: 'pods', base: pod, change: o => { o.spec.restartPolicy = 'Sometimes' }, line: 'spec.restartPolicy: Unsupported value: "Sometimes": supported values: "Always", "OnFailure", "Never"' },
-  { name: 'deployment pods restart Always', resource: 'deployments', base: nginxDeployment, change: o => { tmpl(o).restartPolicy = 'Never' }, line: 'spec.template.spec.restartPolicy: Unsupported value: "Never": supported values: "Always"' },
-  { name: 'imagePullPolicy', resource: 'pods', base: pod, change: o => { o.spec.containers[0].imagePullPolicy = 'Sometimes' }, line: 'spec.containers[0].imagePullPolicy: Unsupported value: "Sometimes": supported values: "Always", "IfNotPresent", "Never"' },
-  { name: 'cpu quantity parses', resource: 'pods', base: pod, change: o => { o.spec.containers[0].resources = { limits: { cpu: 'lots' } } }, line: "spec.containers[0].resources.limits[cpu]: Invalid value: \"lots\": quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'" },
-  { name: 'memory quantity parses', resource: 'pods', base: pod, change: o => { o.spec.containers[0].resources = { requests: { memory: '64MB' } } }, line: "spec.containers[0].resources.requests[memory]: Invalid value: \"64MB\": quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'" },
-  { name: 'requests do not exceed limits', resource: 'pods', base: pod, change: o => { o.spec.containers[0].resources = { limits: { cpu: '500m' }, requests: { cpu: 1 } } }, line: 'spec.containers[0].resources.requests[cpu]: Invalid value: 1: must be less than or equal to cpu limit of 500m' },
-  {
-    name: 'env names', resource: 'pods', base: pod, change: o => { o.spec.containers[0].env = [{ name: '1BAD', value: 'x' }] },
-    line: "spec.containers[0].env[0].name: Invalid value: \"1BAD\": a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.', and must not start with a digit (e.g. 'my.env-name', or 'MY_ENV.NAME', or 'MyEnvName1', regex used for validation is '[-._a-zA-Z][-._a-zA-Z0-9]*')"
-  },
-  { name: 'volume names are unique', resource: 'pods', base: pod, change: o => { o.spec.volumes = [{ name: 'data', emptyDir: {} }, { name: 'data', hostPath: { path: '/tmp' } }] }, line: 'spec.volumes[1].name: Duplicate value: "data"' },
-  { name: 'a volume has a source', resource: 'pods', base: pod, change: o => { o.spec.volumes = [{ name: 'data' }] }, line: 'spec.volumes[0]: Required value: must specify a volume type' },
-  { name: 'a volume has one source', resource: 'pods', base: pod, change: o => { o.spec.volumes = [{ name: 'data', emptyDir: {}, hostPath: { path: '/x' } }] }, line: 'spec.volumes[0].hostPath: Forbidden: may not specify more than 1 volume type' },
-  { name: 'hostPath has a path', resource: 'pods', base: pod, change: o => { o.spec.volumes = [{ name: 'data', hostPath: {} }] }, line: 'spec.volumes[0].hostPath.path: Required value' },
-  { name: 'volume mounts name a volume', resource: 'pods', base: pod, change: o => { o.spec.containers[0].volumeMounts = [{ name: 'cache', mountPath: '/cache' }] }, line: 'spec.containers[0].volumeMounts[0].name: Not found: "cache"' },
-  { name: 'probes have a handler', resource: 'pods', base: pod, change: o => { o.spec.containers[0].livenessProbe = { periodSeconds: 5 } }, line: 'spec.containers[0].livenessProbe: Required value: must specify a handler type' },
-  { name: 'probes have one handler', resource: 'pods', base: pod, change: o => { o.spec.containers[0].readinessProbe = { httpGet: { port: 80 }, tcpSocket: { port: 80 } } }, line: 'spec.containers[0].readinessProbe.tcpSocket: Forbidden: may not specify more than 1 handler type' },
-  { name: 'probe ports are valid', resource: 'pods', base: pod, change: o => { o.spec.containers[0].livenessProbe = { tcpSocket: { port: 0 } } }, line: 'spec.containers[0].livenessProbe.tcpSocket.port: Required value' },
-  { name: 'service ports are required', resource: 'services', base: nginxService, change: o => { o.spec.ports = [] }, line: 'spec.ports: Required value' },
-  { name: 'service ports are 1-65535', resource: 'services', base: nginxService, change: o => { o.spec.ports[0].port = 65536 }, line: 'spec.ports[0].port: Invalid value: 65536: must be between 1 and 65535, inclusive' },
-  { name: 'service ports are unique', resource: 'services', base: nginxService, change: o => { o.spec.ports = [{ name: 'a', port: 80 }, { name: 'b', port: 80 }] }, line: 'spec.ports[1]: Duplicate value: {"port":80,"protocol":"TCP"}' },
-  { name: 'service port names are unique', resource: 'services', base: nginxService, change: o => { o.spec.ports = [{ name: 'a', port: 80 }, { name: 'a', port: 81 }] }, line: 'spec.ports[1].name: Duplicate value: "a"' },
-  { name: 'several service ports are named', resource: 'services', base: nginxService, change: o => { o.spec.ports = [{ name: 'a', port: 80 }, { port: 81 }] }, line: 'spec.ports[1].name: Required value' },
-  { name: 'service type', resource: 'services', base: nginxService, change: o => { o.spec.type = 'ExternalName' }, line: 'spec.type: Unsupported value: "ExternalName": supported values: "ClusterIP", "NodePort", "LoadBalancer"' },
-  { name: 'nodePort range', resource: 'services', base: nginxService, change: o => { o.spec.type = 'NodePort'; o.spec.ports[0].nodePort = 8080 }, line: 'spec.ports[0].nodePort: Invalid value: 8080: provided port is not in the valid range. The range of valid ports is 30000-32767' },
-  { name: 'nodePort needs a NodePort service', resource: 'services', base: nginxService, change: o => { o.spec.ports[0].nodePort = 30080 }, line: "spec.ports[0].nodePort: Forbidden: may not be used when `type` is 'ClusterIP'" },
-  { name: 'sessionAffinity', resource: 'services', base: nginxService, change: o => { o.spec.sessionAffinity = 'Sticky' }, line: 'spec.sessionAffinity: Unsupported value: "Sticky": supported values: "ClientIP", "None"' },
-  {
-    name: 'config map keys', resource: 'configmaps', base: configMap, change: o => { o.data = { 'a b': 'x' } },
-    line: "data: Invalid value: \"a b\": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name', or 'KEY_NAME', or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')"
-  }
-]
+const c0 = (d: Rec): Rec => d.spec.template.spec.containers[0]
+const pod = nginxPod
 
 describe('validateObject', () => {
-  for (const c of cases) {
-    it(c.name, () => {
+  for (const c of VALIDATION_CASES) {
+    it(c.rule, () => {
       const bad = c.base()
       c.change(bad)
-      const lines = validateObject(c.resource, defaultObject(c.resource, bad)).map(formatFieldError)
+      if (c.urlNamespace !== undefined) bad.metadata.namespace = c.urlNamespace
+      const errors = validateObject(c.resource, defaultObject(c.resource, bad))
+      const lines = errors.map(formatFieldError)
       assert.ok(lines.includes(c.line), `expected\n  ${c.line}\ngot\n  ${lines.join('\n  ')}`)
+      assert.ok(errors.some(e => e.field === fieldOf(c)), 'the cause names the field')
       // Each base manifest is valid on its own, so the error comes from the change.
       assert.deepEqual(validateObject(c.resource, defaultObject(c.resource, c.base())), [])
     })
   }
+
+  it('accepts every base manifest (the Kubernetes docs examples) after defaulting', () => {
+    const bases: Array<[string, () => Rec]> = [
+      ['deployments', nginxDeployment], ['services', nginxService], ['replicasets', frontendReplicaSet], ['pods', nginxPod],
+      ['endpoints', myEndpoints], ['events', startedEvent], ['namespaces', devNamespace], ['nodes', spareNode], ['configmaps', gameConfig]
+    ]
+    for (const [resource, base] of bases) assert.deepEqual(validateObject(resource, defaultObject(resource, base())), [], resource)
+  })
 
   it('accepts the nginx Deployment and Service from the Kubernetes docs after defaulting', () => {
     assert.deepEqual(validateObject('deployments', defaultObject('deployments', nginxDeployment())), [])
@@ -153,17 +61,77 @@ describe('validateObject', () => {
     assert.deepEqual(validateObject('deployments', defaultObject('deployments', d)).map(e => e.field), ['spec.replicas', 'spec.template.spec.containers[0].image'])
   })
 
-  it('keeps unknown fields (fieldValidation=Ignore)', () => {
+  it('does not judge unknown fields: the API drops them first (fields.ts)', () => {
     const d = nginxDeployment()
     d.spec.somethingNew = true
-    const out = defaultObject('deployments', d)
-    assert.equal(out.spec.somethingNew, true)
-    assert.deepEqual(validateObject('deployments', out), [])
+    assert.deepEqual(validateObject('deployments', defaultObject('deployments', d)), [])
+  })
+
+  it('takes what Kubernetes takes: zero probe fields, relaxed env names, extended resources, sidecars', () => {
+    const p = pod()
+    p.spec.initContainers = [{ name: 'log-shipper', image: 'busybox', restartPolicy: 'Always', readinessProbe: { exec: { command: ['true'] } } }]
+    Object.assign(p.spec.containers[0], {
+      env: [{ name: '1_STARTS_WITH_A_DIGIT', value: 'ok' }, { name: 'POD', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
+      resources: { limits: { 'example.com/gpu': '1', 'hugepages-2Mi': '100Mi', 'ephemeral-storage': '1Gi' } },
+      livenessProbe: { tcpSocket: { port: 80 }, periodSeconds: 0, successThreshold: 0 },
+      readinessProbe: { httpGet: { port: 80 }, successThreshold: 2 }
+    })
+    assert.deepEqual(validateObject('pods', defaultObject('pods', p)), [])
+  })
+
+  it('accepts headless services without ports, and several services forms', () => {
+    assert.deepEqual(validateObject('services', defaultObject('services', { metadata: { name: 'db' }, spec: { clusterIP: 'None', selector: { app: 'db' } } })), [])
+    const lb = nginxService()
+    lb.spec.type = 'LoadBalancer'
+    lb.spec.ports = [{ name: 'http', port: 80, targetPort: 'http', nodePort: 30080 }, { name: 'https', port: 443, nodePort: 30443 }]
+    lb.spec.clusterIP = '2001:db8::10'
+    assert.deepEqual(validateObject('services', defaultObject('services', lb)), [])
+  })
+
+  it('lets an event about a cluster-scoped object live in default', () => {
+    const e = startedEvent()
+    e.involvedObject = { kind: 'Node', name: 'node-1' }
+    assert.deepEqual(validateObject('events', defaultObject('events', e)), [])
   })
 
   it('rejects what is not an object', () => {
     assert.equal(validateObject('pods', 'nope').length, 1)
     assert.equal(validateObject('widgets', {})[0]?.field, 'kind')
+  })
+})
+
+describe('validateObjectUpdate', () => {
+  for (const c of UPDATE_CASES) {
+    it(c.rule, () => {
+      const old = defaultObject(c.resource, c.base())
+      const now = c.base()
+      c.change(now)
+      const lines = validateObjectUpdate(c.resource, defaultObject(c.resource, now), old).map(formatFieldError)
+      assert.ok(lines.includes(c.line), `expected\n  ${c.line}\ngot\n  ${lines.join('\n  ')}`)
+      assert.deepEqual(validateObject(c.resource, defaultObject(c.resource, now)), [], 'valid as a new object')
+    })
+  }
+
+  it('lets a pod change its images, a deployment its template, a service keep its clusterIP', () => {
+    const p = defaultObject('pods', nginxPod())
+    const p2 = structuredClone(p)
+    p2.spec.containers[0].image = 'nginx:1.27'
+    p2.spec.activeDeadlineSeconds = 600
+    assert.deepEqual(validateObjectUpdate('pods', p2, p), [])
+    const d = defaultObject('deployments', nginxDeployment())
+    const d2 = structuredClone(d)
+    d2.spec.replicas = 5
+    c0(d2).image = 'nginx:1.27'
+    assert.deepEqual(validateObjectUpdate('deployments', d2, d), [])
+    const s: Rec = defaultObject('services', { ...nginxService(), spec: { ...nginxService().spec, clusterIP: '10.96.0.10' } })
+    assert.deepEqual(validateObjectUpdate('services', { ...s, metadata: { ...s.metadata, labels: { a: 'b' } } }, s), [])
+  })
+})
+
+describe('isIP', () => {
+  it('reads IPv4 and IPv6 addresses as Go does', () => {
+    for (const ok of ['10.9.8.7', '0.0.0.0', '255.255.255.255', '2001:db8::ffff', '::1', '::', 'fe80::1:2:3:4', '::ffff:10.0.0.1', '1:2:3:4:5:6:7:8']) assert.equal(isIP(ok), true, ok)
+    for (const bad of ['', '10.0.0', '10.0.0.256', '010.0.0.1', '1:2:3:4:5:6:7:8:9', '2001:db8::ffff::1', 'web', '1.2.3.4.5', ':::', '12345::']) assert.equal(isIP(bad), false, bad)
   })
 })
 
@@ -207,5 +175,12 @@ describe('statusForInvalid', () => {
     ])
     assert.equal(s.message, 'Pod "p" is invalid: [spec.containers[0].image: Required value, spec.restartPolicy: Unsupported value: "x": supported values: "Always"]')
     assert.equal('group' in s.details, false)
+  })
+
+  it('answers an unknown fieldValidation value as Kubernetes validates CreateOptions', () => {
+    const s = statusForBadFieldValidation('CreateOptions', 'Loose')
+    assert.equal(s.message, 'CreateOptions.meta.k8s.io "" is invalid: fieldValidation: Unsupported value: "Loose": supported values: "", "Ignore", "Strict", "Warn"')
+    assert.equal(s.details.group, 'meta.k8s.io')
+    assert.deepEqual(s.details.causes.map(c => c.field), ['fieldValidation'])
   })
 })

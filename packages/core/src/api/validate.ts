@@ -1,189 +1,54 @@
 import { infoForKind, kindForResource, qualifiedKind } from './kinds.ts'
 import type { KindInfo } from './kinds.ts'
+import { podSpec } from './validate-pod.ts'
+import {
+  IP_MSG, configKey, dns1035Label, dns1123Label, dns1123Subdomain, duplicate, forbidden, full, invalid, isIP, isRecord, labelSelector,
+  labelValue, labels, list, nonNegInt, notSupported, oneOf, portNumber, portOrName, qualifiedName, regexError, required, selects, tooLong
+} from './validate-format.ts'
+import { formatFieldError } from './validate-format.ts'
+import type { FieldError, FieldErrorReason, Out, Rec } from './validate-format.ts'
+import { FIELD_VALIDATION_VALUES } from './fields.ts'
+
+export { dns1035Label, dns1123Label, dns1123Subdomain, formatFieldError, parseQuantity, qualifiedName } from './validate-format.ts'
+export type { FieldError, FieldErrorReason } from './validate-format.ts'
+export { dropUnknownFields, fieldValidationDirective, strictDecodingMessage, unknownFieldMessage, warningHeader } from './fields.ts'
+export type { FieldValidation, UnknownFields } from './fields.ts'
 
 /**
  * Validation of Kubernetes objects as they arrive at the API, after defaulting
- * (`defaultObject`). It reports every problem at once, each with its field path
- * and Kubernetes' own wording, because kubectl prints the 422 Status message
- * verbatim and users compare it with what a real cluster says.
+ * (`defaultObject`): Kubernetes' own rules (pkg/apis/core/validation,
+ * pkg/apis/apps/validation) for the kinds and fields Shoal runs, with their
+ * field paths and wording. It reports every problem at once; the API answers
+ * them as one 422 `Invalid` Status and writes nothing.
  *
- * Unknown fields are not errors: they are kept, as Kubernetes does with
- * `fieldValidation=Ignore`. Strict rejection needs full schemas and is out of scope.
+ * Unknown fields are not this module's business: `dropUnknownFields`
+ * (fields.ts) takes them off first, or fails a Strict request with a 400.
+ * A field of the wrong JSON type, which Kubernetes' decoder refuses with a
+ * 400, is reported here as a 422 (`must be an integer`).
+ *
+ * Where Shoal is stricter than Kubernetes it says so at the rule: Service
+ * type ExternalName, gRPC probes, an Event without involvedObject.
  */
 
-/** Kubernetes' CauseType values. NotFound and Forbidden are used where Kubernetes uses them. */
-export type FieldErrorReason =
-  | 'FieldValueRequired' | 'FieldValueInvalid' | 'FieldValueNotSupported' | 'FieldValueDuplicate'
-  | 'FieldValueNotFound' | 'FieldValueForbidden'
-
-/** One problem; `message` is the body Kubernetes puts in a Status cause (`Invalid value: -1: must be ...`). */
-export interface FieldError {
-  readonly field: string
-  readonly reason: FieldErrorReason
-  readonly message: string
-}
-
-type Rec = Record<string, unknown>
-type Out = FieldError[]
-
-function isRecord (v: unknown): v is Rec {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
-}
-
-/** Renders a value the way Kubernetes does in messages: strings quoted, numbers bare, objects as JSON. */
-function show (v: unknown): string {
-  return v === undefined ? 'null' : JSON.stringify(v)
-}
-
-const required = (field: string, detail?: string): FieldError =>
-  ({ field, reason: 'FieldValueRequired', message: detail === undefined ? 'Required value' : `Required value: ${detail}` })
-const invalid = (field: string, value: unknown, detail: string): FieldError =>
-  ({ field, reason: 'FieldValueInvalid', message: `Invalid value: ${show(value)}: ${detail}` })
-const notSupported = (field: string, value: unknown, valid: readonly string[]): FieldError =>
-  ({ field, reason: 'FieldValueNotSupported', message: `Unsupported value: ${show(value)}: supported values: ${valid.map(s => JSON.stringify(s)).join(', ')}` })
-const duplicate = (field: string, value: unknown): FieldError =>
-  ({ field, reason: 'FieldValueDuplicate', message: `Duplicate value: ${show(value)}` })
-const notFound = (field: string, value: unknown): FieldError =>
-  ({ field, reason: 'FieldValueNotFound', message: `Not found: ${show(value)}` })
-const forbidden = (field: string, detail: string): FieldError =>
-  ({ field, reason: 'FieldValueForbidden', message: `Forbidden: ${detail}` })
-
-/** `spec.replicas: Invalid value: -1: must be ...`, the line kubectl prints for one error. */
-export function formatFieldError (e: FieldError): string {
-  return e.field === '' ? e.message : `${e.field}: ${e.message}`
-}
-
-// ---- formats (k8s.io/apimachinery/pkg/util/validation), with Kubernetes' messages
-
-function regexError (msg: string, fmt: string, ...examples: string[]): string {
-  return `${msg} (e.g. ${examples.map(e => `'${e}', `).join('or ')}regex used for validation is '${fmt}')`
-}
-const full = (fmt: string): RegExp => new RegExp(`^(?:${fmt})$`)
-const LABEL_FMT = '[a-z0-9]([-a-z0-9]*[a-z0-9])?'
-const SUBDOMAIN_FMT = `${LABEL_FMT}(\\.${LABEL_FMT})*`
-const DNS1035_FMT = '[a-z]([-a-z0-9]*[a-z0-9])?'
-const QNAME_FMT = '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]'
-const LABEL_VALUE_FMT = `(${QNAME_FMT})?`
-const ENV_FMT = '[-._a-zA-Z][-._a-zA-Z0-9]*'
-const CONFIG_KEY_FMT = '[-._a-zA-Z0-9]+'
+const PROTOCOLS = ['SCTP', 'TCP', 'UDP']
+/** Kubernetes' TotalAnnotationSizeLimitB. */
+const ANNOTATIONS_MAX_BYTES = 256 * 1024
 const PERCENT_FMT = '[0-9]+%'
-const maxLen = (n: number): string => `must be no more than ${n} characters`
-
-function check (value: string, max: number, fmt: string, msg: string, ...examples: string[]): string[] {
-  const errs = value.length > max ? [maxLen(max)] : []
-  if (!full(fmt).test(value)) errs.push(regexError(msg, fmt, ...examples))
-  return errs
-}
-export const dns1123Label = (v: string): string[] => check(v, 63, LABEL_FMT,
-  "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character", 'my-name', '123-abc')
-export const dns1123Subdomain = (v: string): string[] => check(v, 253, SUBDOMAIN_FMT,
-  "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character", 'example.com')
-export const dns1035Label = (v: string): string[] => check(v, 63, DNS1035_FMT,
-  "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character", 'my-name', 'abc-123')
-const labelValue = (v: string): string[] => check(v, 63, LABEL_VALUE_FMT,
-  "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character", 'MyValue', 'my_value', '12345')
-const envName = (v: string): string[] => check(v, Infinity, ENV_FMT,
-  "a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.', and must not start with a digit", 'my.env-name', 'MY_ENV.NAME', 'MyEnvName1')
-const configKey = (v: string): string[] => check(v, 253, CONFIG_KEY_FMT,
-  "a valid config key must consist of alphanumeric characters, '-', '_' or '.'", 'key.name', 'KEY_NAME', 'key-name')
-
-/** A label or annotation key: an optional DNS subdomain prefix and '/', then a name of at most 63 characters. */
-export function qualifiedName (value: string): string[] {
-  const msg = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character"
-  const parts = value.split('/')
-  if (parts.length > 2) return [`a qualified name ${regexError(msg, QNAME_FMT, 'MyName', 'my.name', '123-abc')} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')`]
-  const name = parts[parts.length - 1] ?? ''
-  const errs: string[] = []
-  if (parts.length === 2) {
-    const prefix = parts[0] ?? ''
-    if (prefix === '') errs.push('prefix part must be non-empty')
-    else errs.push(...dns1123Subdomain(prefix).map(m => `prefix part ${m}`))
-  }
-  if (name === '') errs.push('name part must be non-empty')
-  else if (name.length > 63) errs.push(`name part ${maxLen(63)}`)
-  if (!full(QNAME_FMT).test(name)) errs.push(`name part ${regexError(msg, QNAME_FMT, 'MyName', 'my.name', '123-abc')}`)
-  return errs
-}
-
-/** An IANA service name, as a named port (`http`, `metrics`). */
-function portName (v: string): string[] {
-  const errs = v.length > 15 ? [maxLen(15)] : []
-  if (!/^[-a-z0-9]+$/.test(v)) errs.push('must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)')
-  else if (v.includes('--')) errs.push('must not contain consecutive hyphens')
-  else if (v.startsWith('-') || v.endsWith('-')) errs.push('must not begin or end with a hyphen')
-  if (!/[a-z]/.test(v)) errs.push('must contain at least one letter (a-z)')
-  return errs
-}
-
-const QUANTITY_MSG = "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
-const SUFFIX: Readonly<Record<string, number>> = {
-  '': 1, n: 1e-9, u: 1e-6, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
-  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60
-}
-
-/** The value of a resource quantity (`100m` = 0.1, `64Mi`, `1e3`), or undefined when it does not parse. */
-export function parseQuantity (q: unknown): number | undefined {
-  if (typeof q === 'number') return Number.isFinite(q) ? q : undefined
-  if (typeof q !== 'string') return undefined
-  const m = /^([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))(?:([eE][+-]?[0-9]+)|([a-zA-Z]*))$/.exec(q)
-  if (m === null) return undefined
-  const n = Number(m[1])
-  if (m[2] !== undefined) return Number(`${m[1] ?? ''}${m[2]}`)
-  const mult = SUFFIX[m[3] ?? '']
-  return mult === undefined ? undefined : n * mult
-}
-
-// ---- field checks
-
-function oneOf (out: Out, field: string, v: unknown, valid: readonly string[]): void {
-  if (v !== undefined && (typeof v !== 'string' || !valid.includes(v))) out.push(notSupported(field, v, valid))
-}
-
-function nonNegInt (out: Out, field: string, v: unknown): void {
-  if (v === undefined) return
-  if (typeof v !== 'number' || !Number.isSafeInteger(v)) out.push(invalid(field, v, 'must be an integer'))
-  else if (v < 0) out.push(invalid(field, v, 'must be greater than or equal to 0'))
-}
-
-function list (out: Out, field: string, v: unknown): Rec[] {
-  if (v === undefined) return []
-  if (!Array.isArray(v)) { out.push(invalid(field, v, 'must be a list')); return [] }
-  return v.map((x, i) => {
-    if (!isRecord(x)) out.push(invalid(`${field}[${i}]`, x, 'must be an object'))
-    return isRecord(x) ? x : {}
-  })
-}
-
-function port (out: Out, field: string, v: unknown): void {
-  if (v === undefined || v === 0) out.push(required(field))
-  else if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 65535) out.push(invalid(field, v, 'must be between 1 and 65535, inclusive'))
-}
-
-function portOrName (out: Out, field: string, v: unknown): void {
-  if (typeof v === 'string') for (const m of portName(v)) out.push(invalid(field, v, m))
-  else port(out, field, v)
-}
-
-function labels (out: Out, field: string, v: unknown): void {
-  if (v === undefined) return
-  if (!isRecord(v)) { out.push(invalid(field, v, 'must be a map of strings')); return }
-  for (const [key, value] of Object.entries(v)) {
-    for (const m of qualifiedName(key)) out.push(invalid(field, key, m))
-    if (typeof value !== 'string') out.push(invalid(field, value, 'must be a string'))
-    else for (const m of labelValue(value)) out.push(invalid(field, value, m))
-  }
-}
 
 function metadata (out: Out, k: KindInfo, meta: unknown): void {
   if (!isRecord(meta)) { out.push(required('metadata')); return }
+  const rule = k.kind === 'Namespace' ? dns1123Label : k.kind === 'Service' ? dns1035Label : dns1123Subdomain
   const name = meta.name
   if (name === undefined || name === '') {
     if (typeof meta.generateName !== 'string' || meta.generateName === '') out.push(required('metadata.name', 'name or generateName is required'))
   } else if (typeof name !== 'string') {
     out.push(invalid('metadata.name', name, 'must be a string'))
   } else {
-    const rule = k.kind === 'Namespace' ? dns1123Label : k.kind === 'Service' ? dns1035Label : dns1123Subdomain
     for (const m of rule(name)) out.push(invalid('metadata.name', name, m))
+  }
+  // A generated name is the prefix and a random suffix; Kubernetes checks the prefix with a trailing '-' masked.
+  if (typeof meta.generateName === 'string' && meta.generateName !== '') {
+    for (const m of rule(meta.generateName.replace(/-$/, 'a'))) out.push(invalid('metadata.generateName', meta.generateName, m))
   }
   const ns = meta.namespace
   if (k.namespaced) {
@@ -195,173 +60,38 @@ function metadata (out: Out, k: KindInfo, meta: unknown): void {
   }
   labels(out, 'metadata.labels', meta.labels)
   if (isRecord(meta.annotations)) {
-    for (const key of Object.keys(meta.annotations)) for (const m of qualifiedName(key)) out.push(invalid('metadata.annotations', key, m))
+    let size = 0
+    for (const [key, value] of Object.entries(meta.annotations)) {
+      for (const m of qualifiedName(key)) out.push(invalid('metadata.annotations', key, m))
+      if (typeof value !== 'string') out.push(invalid(`metadata.annotations[${key}]`, value, 'must be a string'))
+      size += key.length + (typeof value === 'string' ? value.length : 0)
+    }
+    if (size > ANNOTATIONS_MAX_BYTES) out.push(tooLong('metadata.annotations', ANNOTATIONS_MAX_BYTES))
   } else if (meta.annotations !== undefined) {
     out.push(invalid('metadata.annotations', meta.annotations, 'must be a map of strings'))
   }
+  ownerReferences(out, meta.ownerReferences)
 }
 
-// ---- pods
-
-/** Kubernetes counts every volume source; Shoal's runtime only mounts emptyDir, hostPath and configMap. */
-const VOLUME_SOURCES = ['emptyDir', 'hostPath', 'configMap', 'secret', 'persistentVolumeClaim', 'downwardAPI', 'projected', 'nfs']
-
-function volumes (out: Out, field: string, v: unknown): Set<string> {
-  const names = new Set<string>()
-  list(out, field, v).forEach((vol, i) => {
-    const p = `${field}[${i}]`
-    if (typeof vol.name !== 'string' || vol.name === '') out.push(required(`${p}.name`))
-    else {
-      for (const m of dns1123Label(vol.name)) out.push(invalid(`${p}.name`, vol.name, m))
-      if (names.has(vol.name)) out.push(duplicate(`${p}.name`, vol.name))
-      names.add(vol.name)
-    }
-    const sources = VOLUME_SOURCES.filter(s => vol[s] !== undefined)
-    if (sources.length === 0) out.push(required(p, 'must specify a volume type'))
-    else if (sources.length > 1) out.push(forbidden(`${p}.${sources[1] ?? ''}`, 'may not specify more than 1 volume type'))
-    if (vol.hostPath !== undefined && (!isRecord(vol.hostPath) || typeof vol.hostPath.path !== 'string' || vol.hostPath.path === '')) {
-      out.push(required(`${p}.hostPath.path`))
-    }
-    if (isRecord(vol.emptyDir)) {
-      oneOf(out, `${p}.emptyDir.medium`, vol.emptyDir.medium, ['', 'Memory'])
-      const size = vol.emptyDir.sizeLimit
-      if (size !== undefined && parseQuantity(size) === undefined) out.push(invalid(`${p}.emptyDir.sizeLimit`, size, QUANTITY_MSG))
-    }
-  })
-  return names
-}
-
-/** The handlers Shoal can run; `grpc` is not among them. */
-const HANDLERS = ['exec', 'httpGet', 'tcpSocket']
-
-function probe (out: Out, field: string, p: unknown): void {
-  if (p === undefined) return
-  if (!isRecord(p)) { out.push(invalid(field, p, 'must be an object')); return }
-  const handlers = HANDLERS.filter(h => p[h] !== undefined)
-  if (handlers.length === 0) out.push(required(field, 'must specify a handler type'))
-  else if (handlers.length > 1) out.push(forbidden(`${field}.${handlers[1] ?? ''}`, 'may not specify more than 1 handler type'))
-  if (p.httpGet !== undefined) portOrName(out, `${field}.httpGet.port`, isRecord(p.httpGet) ? p.httpGet.port : undefined)
-  if (p.tcpSocket !== undefined) portOrName(out, `${field}.tcpSocket.port`, isRecord(p.tcpSocket) ? p.tcpSocket.port : undefined)
-  if (p.exec !== undefined && !(isRecord(p.exec) && Array.isArray(p.exec.command) && p.exec.command.length > 0)) out.push(required(`${field}.exec.command`))
-  for (const f of ['initialDelaySeconds', 'timeoutSeconds', 'periodSeconds', 'successThreshold', 'failureThreshold']) nonNegInt(out, `${field}.${f}`, p[f])
-}
-
-function resources (out: Out, field: string, r: unknown): void {
-  if (r === undefined) return
-  if (!isRecord(r)) { out.push(invalid(field, r, 'must be an object')); return }
-  const parsed: Record<string, Map<string, number>> = {}
-  for (const kind of ['limits', 'requests']) {
-    const m = new Map<string, number>()
-    parsed[kind] = m
-    const v = r[kind]
-    if (v === undefined) continue
-    if (!isRecord(v)) { out.push(invalid(`${field}.${kind}`, v, 'must be a map of quantities')); continue }
-    for (const [name, q] of Object.entries(v)) {
-      const n = parseQuantity(q)
-      if (n === undefined) out.push(invalid(`${field}.${kind}[${name}]`, q, QUANTITY_MSG))
-      else if (n < 0) out.push(invalid(`${field}.${kind}[${name}]`, q, 'must be greater than or equal to 0'))
-      else m.set(name, n)
-    }
+/** Kubernetes reports these without an index (`metadata.ownerReferences.uid`), as here. */
+function ownerReferences (out: Out, v: unknown): void {
+  const refs = list(out, 'metadata.ownerReferences', v)
+  const path = 'metadata.ownerReferences'
+  let controller: string | undefined
+  for (const ref of refs) {
+    const apiVersion = typeof ref.apiVersion === 'string' ? ref.apiVersion : ''
+    if (apiVersion.slice(apiVersion.indexOf('/') + 1) === '') out.push(invalid(`${path}.apiVersion`, ref.apiVersion ?? '', 'version must not be empty'))
+    if (typeof ref.kind !== 'string' || ref.kind === '') out.push(invalid(`${path}.kind`, ref.kind ?? '', 'kind must not be empty'))
+    if (typeof ref.name !== 'string' || ref.name === '') out.push(invalid(`${path}.name`, ref.name ?? '', 'name must not be empty'))
+    if (typeof ref.uid !== 'string' || ref.uid === '') out.push(invalid(`${path}.uid`, ref.uid ?? '', 'uid must not be empty'))
+    if (ref.controller !== true) continue
+    const who = `${String(ref.kind)}/${String(ref.name)}`
+    if (controller !== undefined) out.push(invalid(path, v, `Only one reference can have Controller set to true. Found "true" in references for ${controller} and ${who}`))
+    controller ??= who
   }
-  for (const [name, req] of parsed.requests ?? []) {
-    const limit = parsed.limits?.get(name)
-    if (limit !== undefined && req > limit) {
-      out.push(invalid(`${field}.requests[${name}]`, (r.requests as Rec)[name], `must be less than or equal to ${name} limit of ${String((r.limits as Rec)[name])}`))
-    }
-  }
-}
-
-function containers (out: Out, field: string, v: unknown, vols: Set<string>, names: Set<string>, needed: boolean): void {
-  const cs = list(out, field, v)
-  if (needed && cs.length === 0 && (v === undefined || Array.isArray(v))) out.push(required(field))
-  cs.forEach((c, i) => {
-    const p = `${field}[${i}]`
-    if (typeof c.name !== 'string' || c.name === '') out.push(required(`${p}.name`))
-    else {
-      for (const m of dns1123Label(c.name)) out.push(invalid(`${p}.name`, c.name, m))
-      if (names.has(c.name)) out.push(duplicate(`${p}.name`, c.name))
-      names.add(c.name)
-    }
-    if (typeof c.image !== 'string' || c.image.trim() === '') out.push(required(`${p}.image`))
-    oneOf(out, `${p}.imagePullPolicy`, c.imagePullPolicy, ['Always', 'IfNotPresent', 'Never'])
-    list(out, `${p}.ports`, c.ports).forEach((pt, j) => {
-      const pp = `${p}.ports[${j}]`
-      port(out, `${pp}.containerPort`, pt.containerPort)
-      if (pt.hostPort !== undefined && pt.hostPort !== 0) port(out, `${pp}.hostPort`, pt.hostPort)
-      oneOf(out, `${pp}.protocol`, pt.protocol, ['SCTP', 'TCP', 'UDP'])
-      if (typeof pt.name === 'string') for (const m of portName(pt.name)) out.push(invalid(`${pp}.name`, pt.name, m))
-    })
-    list(out, `${p}.env`, c.env).forEach((e, j) => {
-      const ep = `${p}.env[${j}].name`
-      if (typeof e.name !== 'string' || e.name === '') out.push(required(ep))
-      else for (const m of envName(e.name)) out.push(invalid(ep, e.name, m))
-    })
-    resources(out, `${p}.resources`, c.resources)
-    const paths = new Set<string>()
-    list(out, `${p}.volumeMounts`, c.volumeMounts).forEach((vm, j) => {
-      const mp = `${p}.volumeMounts[${j}]`
-      if (typeof vm.name !== 'string' || vm.name === '') out.push(required(`${mp}.name`))
-      else if (!vols.has(vm.name)) out.push(notFound(`${mp}.name`, vm.name))
-      if (typeof vm.mountPath !== 'string' || vm.mountPath === '') out.push(required(`${mp}.mountPath`))
-      else if (paths.has(vm.mountPath)) out.push(invalid(`${mp}.mountPath`, vm.mountPath, 'must be unique'))
-      else paths.add(vm.mountPath)
-    })
-    probe(out, `${p}.livenessProbe`, c.livenessProbe)
-    probe(out, `${p}.readinessProbe`, c.readinessProbe)
-    probe(out, `${p}.startupProbe`, c.startupProbe)
-  })
-}
-
-function podSpec (out: Out, field: string, spec: unknown, restartPolicies: readonly string[]): void {
-  if (!isRecord(spec)) { out.push(spec === undefined ? required(field) : invalid(field, spec, 'must be an object')); return }
-  const vols = volumes(out, `${field}.volumes`, spec.volumes)
-  const names = new Set<string>()
-  containers(out, `${field}.containers`, spec.containers, vols, names, true)
-  containers(out, `${field}.initContainers`, spec.initContainers, vols, names, false)
-  oneOf(out, `${field}.restartPolicy`, spec.restartPolicy, restartPolicies)
-  oneOf(out, `${field}.dnsPolicy`, spec.dnsPolicy, ['ClusterFirst', 'ClusterFirstWithHostNet', 'Default', 'None'])
-  nonNegInt(out, `${field}.terminationGracePeriodSeconds`, spec.terminationGracePeriodSeconds)
-  labels(out, `${field}.nodeSelector`, spec.nodeSelector)
 }
 
 // ---- workloads
-
-/** Whether a metav1.LabelSelector selects a set of labels. */
-function selects (sel: Rec, labels: Rec): boolean {
-  const ml = isRecord(sel.matchLabels) ? sel.matchLabels : {}
-  if (!Object.entries(ml).every(([k, v]) => labels[k] === v)) return false
-  return (Array.isArray(sel.matchExpressions) ? sel.matchExpressions : []).every((e: Rec) => {
-    const has = typeof e.key === 'string' && typeof labels[e.key] === 'string'
-    const inValues = has && Array.isArray(e.values) && e.values.includes(labels[e.key as string])
-    switch (e.operator) {
-      case 'In': return inValues
-      case 'NotIn': return !inValues
-      case 'Exists': return has
-      default: return !has
-    }
-  })
-}
-
-function selector (out: Out, sel: unknown, templateLabels: Rec, kind: string): void {
-  if (sel === undefined) { out.push(required('spec.selector')); return }
-  if (!isRecord(sel)) { out.push(invalid('spec.selector', sel, 'must be an object')); return }
-  const before = out.length
-  labels(out, 'spec.selector.matchLabels', sel.matchLabels)
-  const exprs = list(out, 'spec.selector.matchExpressions', sel.matchExpressions)
-  exprs.forEach((e, i) => {
-    const p = `spec.selector.matchExpressions[${i}]`
-    if (typeof e.key !== 'string') out.push(required(`${p}.key`))
-    else for (const m of qualifiedName(e.key)) out.push(invalid(`${p}.key`, e.key, m))
-    oneOf(out, `${p}.operator`, e.operator, ['In', 'NotIn', 'Exists', 'DoesNotExist'])
-    const n = Array.isArray(e.values) ? e.values.length : 0
-    if ((e.operator === 'In' || e.operator === 'NotIn') && n === 0) out.push(required(`${p}.values`, "must be specified when `operator` is 'In' or 'NotIn'"))
-    if ((e.operator === 'Exists' || e.operator === 'DoesNotExist') && n > 0) out.push(forbidden(`${p}.values`, "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"))
-  })
-  if (out.length > before) return
-  const ml = isRecord(sel.matchLabels) ? sel.matchLabels : {}
-  if (Object.keys(ml).length === 0 && exprs.length === 0) out.push(invalid('spec.selector', sel, `empty selector is invalid for ${kind}`))
-  else if (!selects(sel, templateLabels)) out.push(invalid('spec.selector', sel, 'selector does not match template labels'))
-}
 
 function intOrPercent (out: Out, field: string, v: unknown): void {
   if (typeof v === 'string') {
@@ -377,49 +107,79 @@ function strategy (out: Out, s: unknown): void {
   if (s.type === 'Recreate' && ru !== undefined) out.push(forbidden('spec.strategy.rollingUpdate', "may not be specified when strategy `type` is 'Recreate'"))
   if (s.type !== 'RollingUpdate' || !isRecord(ru)) return
   const before = out.length
-  intOrPercent(out, 'spec.strategy.rollingUpdate.maxSurge', ru.maxSurge)
   intOrPercent(out, 'spec.strategy.rollingUpdate.maxUnavailable', ru.maxUnavailable)
+  intOrPercent(out, 'spec.strategy.rollingUpdate.maxSurge', ru.maxSurge)
   if (out.length > before) return
-  const zero = (v: unknown): boolean => v === 0 || v === '0%'
-  if (zero(ru.maxSurge) && zero(ru.maxUnavailable)) out.push(invalid('spec.strategy.rollingUpdate.maxUnavailable', ru.maxUnavailable, 'may not be 0 when `maxSurge` is 0'))
+  const zero = (v: unknown): boolean => v === undefined || v === 0 || (typeof v === 'string' && parseInt(v, 10) === 0)
+  if (zero(ru.maxSurge) && zero(ru.maxUnavailable)) out.push(invalid('spec.strategy.rollingUpdate.maxUnavailable', ru.maxUnavailable ?? 0, 'may not be 0 when `maxSurge` is 0'))
   if (typeof ru.maxUnavailable === 'string' && parseInt(ru.maxUnavailable, 10) > 100) out.push(invalid('spec.strategy.rollingUpdate.maxUnavailable', ru.maxUnavailable, 'must not be greater than 100%'))
 }
 
-/** Deployments and ReplicaSets: a selector, a template it selects, and a replica count. */
+/**
+ * Deployments and ReplicaSets: a replica count, a non-empty selector, and a
+ * template whose labels it selects and whose pods restart Always (apps'
+ * ValidatePodTemplateSpecForReplicaSet, whose messages say "deployment" and
+ * "ReplicaSet" for both kinds, as here).
+ */
 function workload (out: Out, kind: string, spec: unknown): void {
   if (!isRecord(spec)) { out.push(spec === undefined ? required('spec') : invalid('spec', spec, 'must be an object')); return }
   nonNegInt(out, 'spec.replicas', spec.replicas)
   nonNegInt(out, 'spec.minReadySeconds', spec.minReadySeconds)
-  const tmpl = spec.template
-  let tmplLabels: Rec = {}
-  if (!isRecord(tmpl)) out.push(required('spec.template'))
+  const sel = spec.selector
+  let selectorOk = false
+  if (sel === undefined) out.push(required('spec.selector'))
+  else if (!isRecord(sel)) out.push(invalid('spec.selector', sel, 'must be an object'))
   else {
-    if (isRecord(tmpl.metadata) && isRecord(tmpl.metadata.labels)) tmplLabels = tmpl.metadata.labels
-    labels(out, 'spec.template.metadata.labels', isRecord(tmpl.metadata) ? tmpl.metadata.labels : undefined)
-    podSpec(out, 'spec.template.spec', tmpl.spec, ['Always'])
+    const before = out.length
+    labelSelector(out, 'spec.selector', sel)
+    const ml = isRecord(sel.matchLabels) ? Object.keys(sel.matchLabels).length : 0
+    const me = Array.isArray(sel.matchExpressions) ? sel.matchExpressions.length : 0
+    if (ml + me === 0) out.push(invalid('spec.selector', sel, 'empty selector is invalid for deployment'))
+    selectorOk = out.length === before
   }
-  selector(out, spec.selector, tmplLabels, kind.toLowerCase())
+  const tmpl = spec.template
+  if (!isRecord(tmpl)) out.push(tmpl === undefined ? required('spec.template') : invalid('spec.template', tmpl, 'must be an object'))
+  else {
+    const tmplLabels = isRecord(tmpl.metadata) ? tmpl.metadata.labels : undefined
+    labels(out, 'spec.template.metadata.labels', tmplLabels)
+    if (selectorOk && !selects(sel as Rec, isRecord(tmplLabels) ? tmplLabels : {})) {
+      out.push(invalid('spec.template.metadata.labels', tmplLabels ?? {}, '`selector` does not match template `labels`'))
+    }
+    podSpec(out, 'spec.template.spec', tmpl.spec, ['Always'])
+    if (isRecord(tmpl.spec) && tmpl.spec.activeDeadlineSeconds !== undefined) {
+      out.push(forbidden('spec.template.spec.activeDeadlineSeconds', 'activeDeadlineSeconds in ReplicaSet is not Supported'))
+    }
+  }
   if (kind !== 'Deployment') return
+  strategy(out, spec.strategy)
   nonNegInt(out, 'spec.revisionHistoryLimit', spec.revisionHistoryLimit)
   nonNegInt(out, 'spec.progressDeadlineSeconds', spec.progressDeadlineSeconds)
   const pds = spec.progressDeadlineSeconds
-  const mrs = spec.minReadySeconds
+  const mrs = spec.minReadySeconds ?? 0
   if (typeof pds === 'number' && typeof mrs === 'number' && pds <= mrs) out.push(invalid('spec.progressDeadlineSeconds', pds, 'must be greater than minReadySeconds'))
-  strategy(out, spec.strategy)
 }
 
-// ---- services and config maps
+// ---- services and endpoints
+
+/** Shoal serves ClusterIP, NodePort and LoadBalancer; ExternalName (a DNS alias) it has no DNS for. */
+const SERVICE_TYPES = ['ClusterIP', 'NodePort', 'LoadBalancer']
 
 function service (out: Out, spec: unknown): void {
   if (!isRecord(spec)) { out.push(spec === undefined ? required('spec') : invalid('spec', spec, 'must be an object')); return }
-  oneOf(out, 'spec.type', spec.type, ['ClusterIP', 'NodePort', 'LoadBalancer'])
+  oneOf(out, 'spec.type', spec.type, SERVICE_TYPES)
   oneOf(out, 'spec.sessionAffinity', spec.sessionAffinity, ['ClientIP', 'None'])
+  oneOf(out, 'spec.externalTrafficPolicy', spec.externalTrafficPolicy, ['Cluster', 'Local'])
+  oneOf(out, 'spec.internalTrafficPolicy', spec.internalTrafficPolicy, ['Cluster', 'Local'])
   labels(out, 'spec.selector', spec.selector)
+  const headless = spec.clusterIP === 'None'
+  if (typeof spec.clusterIP === 'string' && spec.clusterIP !== '' && !headless && !isIP(spec.clusterIP)) out.push(invalid('spec.clusterIP', spec.clusterIP, IP_MSG))
+  if (headless && (spec.type === 'NodePort' || spec.type === 'LoadBalancer')) out.push(invalid('spec.clusterIP', 'None', `may not be set to 'None' for ${spec.type} services`))
   const ports = list(out, 'spec.ports', spec.ports)
   // A headless service (clusterIP: None) may have no ports; every other needs one.
-  if (ports.length === 0 && spec.clusterIP !== 'None' && (spec.ports === undefined || Array.isArray(spec.ports))) out.push(required('spec.ports'))
+  if (ports.length === 0 && !headless && (spec.ports === undefined || Array.isArray(spec.ports))) out.push(required('spec.ports'))
   const names = new Set<string>()
   const seen = new Set<string>()
+  const nodePorts = new Set<string>()
   ports.forEach((p, i) => {
     const pp = `spec.ports[${i}]`
     if (typeof p.name === 'string' && p.name !== '') {
@@ -427,18 +187,103 @@ function service (out: Out, spec: unknown): void {
       if (names.has(p.name)) out.push(duplicate(`${pp}.name`, p.name))
       names.add(p.name)
     } else if (ports.length > 1) out.push(required(`${pp}.name`))
-    port(out, `${pp}.port`, p.port)
-    oneOf(out, `${pp}.protocol`, p.protocol, ['SCTP', 'TCP', 'UDP'])
+    portNumber(out, `${pp}.port`, p.port)
+    if (p.protocol === '') out.push(required(`${pp}.protocol`))
+    else oneOf(out, `${pp}.protocol`, p.protocol, PROTOCOLS)
     if (p.targetPort !== undefined) portOrName(out, `${pp}.targetPort`, p.targetPort)
     if (p.nodePort !== undefined && p.nodePort !== 0) {
       if (spec.type !== 'NodePort' && spec.type !== 'LoadBalancer') out.push(forbidden(`${pp}.nodePort`, `may not be used when \`type\` is '${String(spec.type ?? 'ClusterIP')}'`))
       else if (typeof p.nodePort !== 'number' || !Number.isInteger(p.nodePort) || p.nodePort < 30000 || p.nodePort > 32767) {
         out.push(invalid(`${pp}.nodePort`, p.nodePort, 'provided port is not in the valid range. The range of valid ports is 30000-32767'))
+      } else {
+        const key = `${String(p.nodePort)}/${String(p.protocol ?? 'TCP')}`
+        if (nodePorts.has(key)) out.push(duplicate(`${pp}.nodePort`, p.nodePort))
+        nodePorts.add(key)
       }
     }
     const key = { port: p.port, protocol: p.protocol ?? 'TCP' }
     if (seen.has(JSON.stringify(key))) out.push(duplicate(pp, key))
     seen.add(JSON.stringify(key))
+  })
+}
+
+function endpointAddresses (out: Out, field: string, v: unknown): number {
+  const addrs = list(out, field, v)
+  addrs.forEach((a, i) => {
+    const p = `${field}[${i}]`
+    if (a.ip === undefined || a.ip === '') out.push(required(`${p}.ip`))
+    else if (typeof a.ip !== 'string' || !isIP(a.ip)) out.push(invalid(`${p}.ip`, a.ip, IP_MSG))
+    if (typeof a.hostname === 'string' && a.hostname !== '') for (const m of dns1123Label(a.hostname)) out.push(invalid(`${p}.hostname`, a.hostname, m))
+    if (typeof a.nodeName === 'string') for (const m of dns1123Subdomain(a.nodeName)) out.push(invalid(`${p}.nodeName`, a.nodeName, m))
+  })
+  return addrs.length
+}
+
+/**
+ * Kubernetes' ValidateEndpoints, less ValidateNonSpecialIP: Shoal's test
+ * clusters run on loopback addresses, which Kubernetes refuses as endpoints.
+ */
+function endpoints (out: Out, obj: Rec): void {
+  list(out, 'subsets', obj.subsets).forEach((ss, i) => {
+    const p = `subsets[${i}]`
+    const n = endpointAddresses(out, `${p}.addresses`, ss.addresses) + endpointAddresses(out, `${p}.notReadyAddresses`, ss.notReadyAddresses)
+    if (n === 0) out.push(required(p, 'must specify `addresses` or `notReadyAddresses`'))
+    const ports = list(out, `${p}.ports`, ss.ports)
+    ports.forEach((pt, j) => {
+      const pp = `${p}.ports[${j}]`
+      if (typeof pt.name === 'string' && pt.name !== '') for (const m of dns1123Label(pt.name)) out.push(invalid(`${pp}.name`, pt.name, m))
+      else if (ports.length > 1) out.push(required(`${pp}.name`))
+      portNumber(out, `${pp}.port`, pt.port)
+      if (pt.protocol === undefined || pt.protocol === '') out.push(required(`${pp}.protocol`))
+      else oneOf(out, `${pp}.protocol`, pt.protocol, PROTOCOLS)
+    })
+  })
+}
+
+// ---- events, nodes, config maps
+
+/**
+ * Kubernetes' legacyValidateEvent for core/v1 Events, plus one Shoal rule:
+ * involvedObject is required (Kubernetes lets it be empty), because events
+ * are only ever found through it (`kubectl describe`'s field selectors).
+ */
+function event (out: Out, obj: Rec, namespace: unknown): void {
+  const io = obj.involvedObject
+  if (!isRecord(io) || Object.keys(io).length === 0) out.push(required('involvedObject'))
+  const ioNs = isRecord(io) && typeof io.namespace === 'string' ? io.namespace : ''
+  const ns = typeof namespace === 'string' ? namespace : ''
+  const timed = obj.eventTime !== undefined && obj.eventTime !== ''
+  const mismatch = timed
+    ? ioNs === '' && ns !== 'default' && ns !== 'kube-system'
+    : ioNs === '' ? ns !== '' && ns !== 'default' : ns !== ioNs
+  if (mismatch) out.push(invalid('involvedObject.namespace', ioNs, 'does not match event.namespace'))
+  // An event with eventTime is a "new" event (events.k8s.io shape) and must say who reported what.
+  if (timed) {
+    if (typeof obj.reportingComponent !== 'string' || obj.reportingComponent === '') out.push(required('reportingComponent'))
+    else for (const m of qualifiedName(obj.reportingComponent)) out.push(invalid('reportingComponent', obj.reportingComponent, m))
+    if (typeof obj.reportingInstance !== 'string' || obj.reportingInstance === '') out.push(required('reportingInstance'))
+    if (typeof obj.action !== 'string' || obj.action === '') out.push(required('action'))
+    if (typeof obj.reason !== 'string' || obj.reason === '') out.push(required('reason'))
+  }
+}
+
+function node (out: Out, spec: unknown): void {
+  if (spec === undefined) return
+  if (!isRecord(spec)) { out.push(invalid('spec', spec, 'must be an object')); return }
+  const seen = new Set<string>()
+  list(out, 'spec.taints', spec.taints).forEach((t, i) => {
+    const p = `spec.taints[${i}]`
+    if (typeof t.key !== 'string') out.push(required(`${p}.key`))
+    else for (const m of qualifiedName(t.key)) out.push(invalid(`${p}.key`, t.key, m))
+    if (t.value !== undefined) {
+      if (typeof t.value !== 'string') out.push(invalid(`${p}.value`, t.value, 'must be a string'))
+      else { const errs = labelValue(t.value); if (errs.length > 0) out.push(invalid(`${p}.value`, t.value, errs.join(';'))) }
+    }
+    if (t.effect === undefined || t.effect === '') out.push(required(`${p}.effect`))
+    else oneOf(out, `${p}.effect`, t.effect, ['NoSchedule', 'PreferNoSchedule', 'NoExecute'])
+    const key = JSON.stringify([t.key, t.effect])
+    if (seen.has(key)) out.push(duplicate(p, t, 'taints must be unique by key and effect pair'))
+    seen.add(key)
   })
 }
 
@@ -476,7 +321,57 @@ export function validateObject (resource: string, obj: unknown): FieldError[] {
     case 'Pod': podSpec(out, 'spec', obj.spec, ['Always', 'OnFailure', 'Never']); break
     case 'Deployment': case 'ReplicaSet': workload(out, k.kind, obj.spec); break
     case 'Service': service(out, obj.spec); break
+    case 'Endpoints': endpoints(out, obj); break
+    case 'Event': event(out, obj, isRecord(obj.metadata) ? obj.metadata.namespace : undefined); break
+    case 'Node': node(out, obj.spec); break
     case 'ConfigMap': configMap(out, obj); break
+  }
+  return out
+}
+
+const spec = (o: unknown): Rec => isRecord(o) && isRecord(o.spec) ? o.spec : {}
+const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b)
+
+/**
+ * The fields Kubernetes lets a Pod update change: container images,
+ * activeDeadlineSeconds and tolerations. Everything else of a running pod's
+ * spec is fixed; the kubelet never has to reconcile a changed spec.
+ */
+function podSpecUpdate (out: Out, now: Rec, old: Rec): void {
+  for (const key of ['containers', 'initContainers']) {
+    const a = Array.isArray(now[key]) ? now[key] as unknown[] : []
+    const b = Array.isArray(old[key]) ? old[key] as unknown[] : []
+    if (a.length !== b.length) { out.push(forbidden(`spec.${key}`, 'pod updates may not add or remove containers')); return }
+  }
+  const munge = (s: Rec): Rec => {
+    const { activeDeadlineSeconds: _a, tolerations: _t, ...rest } = s
+    const noImage = (cs: unknown): unknown => Array.isArray(cs) ? cs.map(c => isRecord(c) ? { ...c, image: '' } : c) : cs
+    return { ...rest, containers: noImage(s.containers), initContainers: noImage(s.initContainers) }
+  }
+  if (!same(munge(now), munge(old))) {
+    out.push(forbidden('spec', 'pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)'))
+  }
+}
+
+/**
+ * What an update may not change, over and above `validateObject`: Kubernetes'
+ * ValidateXxxUpdate rules for selectors (apps/v1 made them immutable), a
+ * Service's clusterIP and a Pod's spec. `obj` and `old` are defaulted objects.
+ */
+export function validateObjectUpdate (resource: string, obj: unknown, old: unknown): FieldError[] {
+  const out: Out = []
+  const now = spec(obj)
+  const was = spec(old)
+  switch (resource) {
+    case 'deployments': case 'replicasets':
+      if (!same(now.selector, was.selector)) out.push(invalid('spec.selector', now.selector ?? null, 'field is immutable'))
+      break
+    case 'services':
+      if (typeof was.clusterIP === 'string' && was.clusterIP !== '' && !same(now.clusterIP, was.clusterIP)) out.push(invalid('spec.clusterIP', now.clusterIP ?? '', 'field is immutable'))
+      break
+    case 'pods':
+      podSpecUpdate(out, now, was)
+      break
   }
   return out
 }
@@ -501,10 +396,12 @@ export interface InvalidStatus {
 /**
  * Kubernetes' `NewInvalid`: one error reads `Deployment.apps "web" is invalid: <error>`,
  * several read `... is invalid: [<error>, <error>]`. The group is omitted for the core group.
+ * `group` names the group of a kind Shoal does not serve (`CreateOptions` of meta.k8s.io).
  */
-export function statusForInvalid (kind: string, name: string, errors: readonly FieldError[]): InvalidStatus {
+export function statusForInvalid (kind: string, name: string, errors: readonly FieldError[], group?: string): InvalidStatus {
   const k = infoForKind(kind)
-  const group = k?.group ?? ''
+  const g = group ?? k?.group ?? ''
+  const qualified = k !== undefined && group === undefined ? qualifiedKind(k) : g === '' ? kind : `${kind}.${g}`
   const lines = [...new Set(errors.map(formatFieldError))]
   const summary = lines.length === 1 ? (lines[0] ?? '') : `[${lines.join(', ')}]`
   return {
@@ -512,14 +409,22 @@ export function statusForInvalid (kind: string, name: string, errors: readonly F
     apiVersion: 'v1',
     metadata: {},
     status: 'Failure',
-    message: `${k === undefined ? kind : qualifiedKind(k)} ${JSON.stringify(name)} is invalid: ${summary}`,
+    message: `${qualified} ${JSON.stringify(name)} is invalid: ${summary}`,
     reason: 'Invalid',
     details: {
       name,
-      ...(group === '' ? {} : { group }),
+      ...(g === '' ? {} : { group: g }),
       kind,
       causes: errors.map(e => ({ reason: e.reason, message: e.message, field: e.field }))
     },
     code: 422
   }
+}
+
+/**
+ * The 422 for a `fieldValidation` value Kubernetes does not know, as its
+ * ValidateCreateOptions/UpdateOptions/PatchOptions words it.
+ */
+export function statusForBadFieldValidation (options: 'CreateOptions' | 'UpdateOptions' | 'PatchOptions', value: string): InvalidStatus {
+  return statusForInvalid(options, '', [notSupported('fieldValidation', value, FIELD_VALIDATION_VALUES)], 'meta.k8s.io')
 }
