@@ -70,8 +70,6 @@ cli.command('kubeconfig', 'Print the admin kubeconfig of the local agent (for ku
   .example('shoal kubeconfig > ~/.kube/config')
   .action(async (flags: { dataDir?: string }) => { process.stdout.write(await printKubeconfig(dataDirOf(flags))) })
 
-cli.command('version', 'Print the version').action(() => { process.stdout.write(`shoal ${VERSION}\n`) })
-
 registerReadCommands(cli)
 registerWriteCommands(cli)
 
