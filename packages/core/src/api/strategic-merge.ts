@@ -43,10 +43,10 @@ const MERGE_KEYS: Readonly<Record<string, string>> = {
 }
 
 /** Lists of scalars tagged `patchStrategy:"merge"`: the patch adds to them (set union) rather than replacing. */
-const PRIMITIVE_MERGE_LISTS: ReadonlySet<string> = new Set(['finalizers'])
+export const PRIMITIVE_MERGE_LISTS: ReadonlySet<string> = new Set(['finalizers'])
 
 /** Lists whose elements are containers, so a `ports` inside one of their elements is a container port list. */
-const CONTAINER_LISTS: ReadonlySet<string> = new Set(['containers', 'initContainers', 'ephemeralContainers'])
+export const CONTAINER_LISTS: ReadonlySet<string> = new Set(['containers', 'initContainers', 'ephemeralContainers'])
 
 const PATCH = '$patch'
 const RETAIN_KEYS = '$retainKeys'
@@ -57,7 +57,7 @@ const DELETE_PRIMITIVE = '$deleteFromPrimitiveList/'
 class PatchError extends Error {}
 
 /** What the element being merged is, so `ports` can pick its merge key. */
-type Context = 'container' | 'other'
+export type MergeContext = 'container' | 'other'
 
 /**
  * Apply a strategic merge patch to `original`. Both must be JSON objects. A
@@ -75,7 +75,8 @@ export function applyStrategicMergePatch (original: unknown, patch: unknown): St
   }
 }
 
-function mergeKeyFor (field: string, ctx: Context): string | undefined {
+/** The merge key of list `field` inside an element of kind `ctx`, or undefined for a list that is replaced whole. */
+export function mergeKeyFor (field: string, ctx: MergeContext): string | undefined {
   if (field === 'ports') return ctx === 'container' ? 'containerPort' : 'port'
   return Object.hasOwn(MERGE_KEYS, field) ? MERGE_KEYS[field] : undefined
 }
@@ -105,7 +106,7 @@ function stripDirectives (value: unknown): unknown {
  * Merge a patch map into an original map. Returns undefined when the patch
  * says `$patch: delete`, meaning the caller drops the map altogether.
  */
-function mergeMap (original: JsonRecord, patch: JsonRecord, ctx: Context): JsonRecord | undefined {
+function mergeMap (original: JsonRecord, patch: JsonRecord, ctx: MergeContext): JsonRecord | undefined {
   const directive = patchDirective(patch)
   if (directive === 'delete') return undefined
   if (directive === 'replace') return stripDirectives(patch) as JsonRecord
@@ -136,7 +137,7 @@ function mergeMap (original: JsonRecord, patch: JsonRecord, ctx: Context): JsonR
 }
 
 /** Merge one field's patch value into its original value; undefined removes the field. */
-function mergeValue (field: string, original: unknown, patch: unknown, ctx: Context): unknown {
+function mergeValue (field: string, original: unknown, patch: unknown, ctx: MergeContext): unknown {
   if (isRecord(patch)) {
     return mergeMap(isRecord(original) ? original : {}, patch, 'other')
   }
@@ -157,7 +158,7 @@ function mergeValue (field: string, original: unknown, patch: unknown, ctx: Cont
  * element makes the rest of the patch list replace the original.
  */
 function mergeList (field: string, original: readonly unknown[], patch: readonly unknown[], key: string): unknown[] {
-  const elementCtx: Context = CONTAINER_LISTS.has(field) ? 'container' : 'other'
+  const elementCtx: MergeContext = CONTAINER_LISTS.has(field) ? 'container' : 'other'
   const replace = patch.some(e => isRecord(e) && patchDirective(e) === 'replace')
   if (replace) {
     return patch.filter(e => !(isRecord(e) && getOwn(e, PATCH) === 'replace')).map(e => stripDirectives(e))
