@@ -8,7 +8,8 @@ import { consensusBench } from './raft.bench.ts'
 const benches: Record<string, () => Promise<string | string[]>> = {
   join: async () => [await joinConvergence(5), await joinConvergence(20)],
   detect: async () => await failureDetectionAndIdle(10),
-  raft: async () => await consensusBench()
+  raft: async () => await consensusBench(),
+  api: async () => await (await import('./api.bench.ts')).apiBench()
 }
 
 const wanted = process.argv.slice(2)
