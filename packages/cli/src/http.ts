@@ -36,7 +36,7 @@ export class UnreachableError extends Error {
   constructor (e: Endpoint, err: NodeJS.ErrnoException) {
     const why = err.code === 'ECONNREFUSED' || err.code === 'ENOENT'
       ? 'connection refused (is the agent running?)'
-      : err.code === 'ETIMEDOUT' || err.name === 'TimeoutError'
+      : err.code === 'ETIMEDOUT' || err.name === 'TimeoutError' || (err.cause as Error | undefined)?.name === 'TimeoutError'
         ? 'it did not answer in time'
         : TLS_TRUST_ERRORS.has(err.code ?? '')
           ? `its certificate is not signed by the CA this client trusts (${err.message}); use the cluster's kubeconfig (--kubeconfig FILE) or pass --certificate-authority FILE`
@@ -69,36 +69,50 @@ export function closeConnections (): void {
   agents.clear()
 }
 
-/** Start a request; resolves with the response as soon as its headers arrive (for streams: watch, logs). */
+/**
+ * Start a request; resolves with the response as soon as its headers arrive
+ * (for streams: watch, logs). `timeoutMs` bounds the wait for those headers
+ * only: a stream then stays open as long as the server sends.
+ */
 export async function open (e: Endpoint, method: string, path: string, opts: RequestOptions = {}): Promise<IncomingMessage> {
   const headers: Record<string, string> = { ...opts.headers }
   if (e.kind === 'tcp' && e.token !== undefined) headers.authorization = `Bearer ${e.token}`
   if (opts.body !== undefined) headers['content-length'] = String(typeof opts.body === 'string' ? Buffer.byteLength(opts.body) : opts.body.length)
-  const timeout = AbortSignal.timeout(opts.timeoutMs ?? 30_000)
-  const signal = opts.signal === undefined ? timeout : AbortSignal.any([opts.signal, timeout])
+  const deadline = new AbortController()
+  const timer = setTimeout(() => { deadline.abort(new DOMException('the request timed out', 'TimeoutError')) }, opts.timeoutMs ?? 30_000)
+  const signal = opts.signal === undefined ? deadline.signal : AbortSignal.any([opts.signal, deadline.signal])
   const send = e.kind === 'tcp' && e.tls ? httpsRequest : httpRequest
-  return await new Promise<IncomingMessage>((resolve, reject) => {
-    const req = send({
-      ...(e.kind === 'tcp' ? { host: e.host, port: e.port } : { socketPath: e.path }),
-      method,
-      path,
-      headers,
-      agent: agentFor(e),
-      signal
-    }, resolve)
-    req.on('error', (err: NodeJS.ErrnoException) => { reject(new UnreachableError(e, err)) })
-    req.end(opts.body)
-  })
+  try {
+    return await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = send({
+        ...(e.kind === 'tcp' ? { host: e.host, port: e.port } : { socketPath: e.path }),
+        method,
+        path,
+        headers,
+        agent: agentFor(e),
+        signal
+      }, resolve)
+      req.on('error', (err: NodeJS.ErrnoException) => { reject(new UnreachableError(e, err)) })
+      req.end(opts.body)
+    })
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
-/** One whole request and its whole answer. */
+/** One whole request and its whole answer, within `timeoutMs` (30 s) for all of it. */
 export async function send (e: Endpoint, method: string, path: string, opts: RequestOptions = {}): Promise<Answer> {
-  const res = await open(e, method, path, opts)
+  const timeoutMs = opts.timeoutMs ?? 30_000
+  const started = Date.now()
+  const res = await open(e, method, path, { ...opts, timeoutMs })
+  const timer = setTimeout(() => { res.destroy(Object.assign(new Error('the answer timed out'), { code: 'ETIMEDOUT' })) }, Math.max(0, timeoutMs - (Date.now() - started)))
   const chunks: Buffer[] = []
   try {
     for await (const c of res) chunks.push(c as Buffer)
   } catch (err) {
     throw new UnreachableError(e, err as NodeJS.ErrnoException)
+  } finally {
+    clearTimeout(timer)
   }
   return { status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }
 }

@@ -1,4 +1,5 @@
-import { KINDS, buildTable, kindForResource, qualifiedResource, defaultObject, validateObject, validateObjectUpdate, statusForInvalid, statusForBadFieldValidation, dropUnknownFields, fieldValidationDirective, strictDecodingMessage, unknownFieldMessage, applyStrategicMergePatch, applyJsonPatch, decodeK8sProtobuf, type KindInfo } from '@shoal/core/api/index.ts'
+import { KINDS, buildTable, kindForResource, qualifiedResource, defaultObject, validateObject, validateObjectUpdate, statusForInvalid, statusForBadFieldValidation, dropUnknownFields, fieldValidationDirective, strictDecodingMessage, unknownFieldMessage, warningHeader, applyStrategicMergePatch, applyJsonPatch, decodeK8sProtobuf, type KindInfo } from '@shoal/core/api/index.ts'
+import { applyMergePatch } from '@shoal/core/store/merge-patch.ts'
 import { ShoalError, type BatchResult, type Command, type KubeObject, type ListOptions, type ObjectInput, type ObjectStore, type Result } from '@shoal/core'
 import { VERSION } from '../version.ts'
 import { Reply, StreamReply } from './status.ts'
@@ -21,6 +22,9 @@ const PATCH_ATTEMPTS = 5
 
 const GROUPS = [...new Set(KINDS.map(k => k.group))]
 
+/** The kinds `kubectl get all` lists, as Kubernetes puts them in the `all` category. */
+const IN_ALL: ReadonlySet<string> = new Set(['pods', 'services', 'deployments', 'replicasets'])
+
 function resourceList (group: string): unknown {
   const kinds = KINDS.filter(k => k.group === group)
   return {
@@ -34,7 +38,8 @@ function resourceList (group: string): unknown {
         namespaced: k.namespaced,
         kind: k.kind,
         shortNames: k.shortNames,
-        verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch']
+        verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+        ...(IN_ALL.has(k.resource) ? { categories: ['all'] } : {})
       },
       ...(k.statusSubresource ? [{ name: `${k.resource}/status`, singularName: '', namespaced: k.namespaced, kind: k.kind, verbs: ['get', 'patch', 'update'] }] : []),
       ...(k.resource === 'deployments' || k.resource === 'replicasets'
@@ -141,6 +146,8 @@ function watch (store: ObjectStore, k: KindInfo, namespace: string | undefined, 
   const timeoutSeconds = Number(query.get('timeoutSeconds') ?? DEFAULT_WATCH_SECONDS)
   return new StreamReply(res => {
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' })
+    // The client learns the watch is open before the first event comes.
+    res.flushHeaders()
     const emit = (type: string, object: unknown): void => { res.write(JSON.stringify({ type, object }) + '\n') }
     // A Table watch carries a one-row Table per event.
     const typed = (o: KubeObject): unknown => wantsTable(accept) ? tableOf(k, [o], o.metadata.resourceVersion, query) : { ...o, apiVersion: k.apiVersion, kind: k.kind }
@@ -259,6 +266,22 @@ function admit (k: KindInfo, namespace: string, body: unknown, nameFromPath?: st
 /** Which part of an object a write is for: the object (spec, metadata) or its status subresource. */
 type Part = 'object' | 'status'
 
+/** A 200/201 with one `Warning` header per warning, which kubectl prints as `Warning: …`. */
+function replyWith (code: number, body: KubeObject, warnings: readonly string[]): Reply {
+  return new Reply(code, body, warnings.length > 0 ? { warning: warnings.map(warningHeader) } : {})
+}
+
+/** The three patch types kubectl sends, by content type. */
+function applyPatch (current: KubeObject, body: unknown, contentType: string): { ok: true, value: unknown } | { ok: false, message: string } {
+  if (contentType.includes('json-patch+json')) return applyJsonPatch(current, body)
+  if (contentType.includes('strategic-merge-patch')) return applyStrategicMergePatch(current, body)
+  if (contentType.includes('merge-patch+json')) {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return { ok: false, message: 'a merge patch must be a JSON object' }
+    return { ok: true, value: applyMergePatch(current, body) }
+  }
+  throw new ShoalError('UnsupportedMediaType', 415, `the patch content type ${JSON.stringify(contentType)} is not supported: use application/merge-patch+json, application/strategic-merge-patch+json or application/json-patch+json`)
+}
+
 function scopeOf (k: KindInfo, part: Part): { scope?: 'main' | 'status' } {
   if (part === 'status') return { scope: 'status' }
   return k.statusSubresource ? { scope: 'main' } : {}
@@ -298,36 +321,45 @@ export function kubeRoutes (store: Store, write: Write): Record<string, Handler>
   }
   /** A create starts the status afresh, as Kubernetes does: it is the status subresource's to fill in (a new pod is Pending). */
   const create = async (k: KindInfo, namespace: string, body: unknown, query?: URLSearchParams): Promise<Reply> => {
-    const admitted = admit(k, namespace, body, undefined, { query, options: 'CreateOptions' })
+    const warnings: string[] = []
+    const admitted = admit(k, namespace, body, undefined, { query, options: 'CreateOptions', warnings })
     const { status: _ignored, ...rest } = admitted
     const obj = !k.statusSubresource ? admitted : k.resource === 'pods' ? { ...rest, status: { phase: 'Pending' } } : rest
-    return new Reply(201, await commit(write, k, obj.metadata.name, { op: 'create', resource: k.resource, object: obj, uid: '', now: '' }))
+    return replyWith(201, await commit(write, k, obj.metadata.name, { op: 'create', resource: k.resource, object: obj, uid: '', now: '' }), warnings)
   }
   /**
    * PUT of an object, or of its status: for a kind with a status subresource
    * the object's PUT keeps the stored status and `/status` changes only it,
    * as in Kubernetes; the store applies the split in the log, race-free.
    */
-  const update = async (k: KindInfo, namespace: string, name: string, body: unknown, part: Part = 'object', query?: URLSearchParams): Promise<KubeObject> => {
-    const obj = admit(k, namespace, body, name, { query, options: 'UpdateOptions', current: part === 'object' ? store().get(k.resource, namespace, name) : undefined })
-    return await commit(write, k, name, { op: 'update', resource: k.resource, object: obj, now: '', ...scopeOf(k, part) })
+  const update = async (k: KindInfo, namespace: string, name: string, body: unknown, part: Part = 'object', query?: URLSearchParams): Promise<Reply> => {
+    const warnings: string[] = []
+    const obj = admit(k, namespace, body, name, { query, options: 'UpdateOptions', warnings, current: part === 'object' ? store().get(k.resource, namespace, name) : undefined })
+    return replyWith(200, await commit(write, k, name, { op: 'update', resource: k.resource, object: obj, now: '', ...scopeOf(k, part) }), warnings)
   }
   const remove = async (k: KindInfo, namespace: string, name: string): Promise<KubeObject> =>
     await commit(write, k, name, { op: 'delete', resource: k.resource, namespace, name })
-  /** Merge patches apply in the log; strategic and JSON patches are read-modify-write with a resourceVersion precondition. */
-  const patch = async (k: KindInfo, namespace: string, name: string, body: unknown, contentType: string, part: Part = 'object', query?: URLSearchParams): Promise<KubeObject> => {
+  /**
+   * Every patch is read-modify-write: apply it to the local replica's object,
+   * admit the result as an update (so a patch is validated like a PUT), and
+   * write it with the read resourceVersion as a precondition, retrying on a
+   * Conflict. A patch that names a resourceVersion itself must match it.
+   */
+  const patch = async (k: KindInfo, namespace: string, name: string, body: unknown, contentType: string, part: Part = 'object', query?: URLSearchParams): Promise<Reply> => {
     const scope = scopeOf(k, part)
-    if (contentType.includes('merge-patch+json') && !contentType.includes('strategic')) {
-      return await commit(write, k, name, { op: 'patch', resource: k.resource, namespace, name, patch: body, now: '', ...scope })
-    }
     for (let attempt = 1; ; attempt++) {
       const current = store().get(k.resource, namespace, name)
       if (current === undefined) throw notFound(k, name)
-      const patched = contentType.includes('json-patch+json') ? applyJsonPatch(current, body) : applyStrategicMergePatch(current, body)
+      const patched = applyPatch(current, body, contentType)
       if (!patched.ok) throw new ShoalError('UnprocessableEntity', 422, patched.message)
-      const obj = admit(k, namespace, patched.value, name, { query, options: 'PatchOptions', current: part === 'object' ? current : undefined })
+      const asked = (patched.value as { metadata?: { resourceVersion?: unknown } }).metadata?.resourceVersion
+      if (asked !== undefined && asked !== current.metadata.resourceVersion) {
+        throw new ShoalError('Conflict', 409, `Operation cannot be fulfilled on ${qualifiedResource(k)} "${name}": the object has been modified; please apply your changes to the latest version and try again`)
+      }
+      const warnings: string[] = []
+      const obj = admit(k, namespace, patched.value, name, { query, options: 'PatchOptions', warnings, current: part === 'object' ? current : undefined })
       const r = await write({ op: 'update', resource: k.resource, object: obj, now: '', precondition: { resourceVersion: current.metadata.resourceVersion }, ...scope }) as Result
-      if (r.ok) return { ...r.object, apiVersion: k.apiVersion, kind: k.kind }
+      if (r.ok) return replyWith(200, { ...r.object, apiVersion: k.apiVersion, kind: k.kind }, warnings)
       if (r.reason !== 'Conflict' || attempt >= PATCH_ATTEMPTS) throw failed(k, name, r)
     }
   }
@@ -351,10 +383,10 @@ export function kubeRoutes (store: Store, write: Write): Record<string, Handler>
     }
     routes[`GET ${nsItem}/status`] = (p, q, _b, _ct, accept) => get(store(), withStatus(kindOr404(g, p.resource!)), p.namespace!, p.name!, accept, q)
     routes[`GET ${clusterItem}/status`] = (p, q, _b, _ct, accept) => get(store(), withStatus(clusterKind(g, p.resource!)), '', p.name!, accept, q)
-    routes[`PUT ${nsItem}/status`] = async (p, _q, body) => await update(withStatus(kindOr404(g, p.resource!)), p.namespace!, p.name!, body, 'status')
-    routes[`PUT ${clusterItem}/status`] = async (p, _q, body) => await update(withStatus(clusterKind(g, p.resource!)), '', p.name!, body, 'status')
-    routes[`PATCH ${nsItem}/status`] = async (p, _q, body, ct) => await patch(withStatus(kindOr404(g, p.resource!)), p.namespace!, p.name!, body, ct, 'status')
-    routes[`PATCH ${clusterItem}/status`] = async (p, _q, body, ct) => await patch(withStatus(clusterKind(g, p.resource!)), '', p.name!, body, ct, 'status')
+    routes[`PUT ${nsItem}/status`] = async (p, q, body) => await update(withStatus(kindOr404(g, p.resource!)), p.namespace!, p.name!, body, 'status', q)
+    routes[`PUT ${clusterItem}/status`] = async (p, q, body) => await update(withStatus(clusterKind(g, p.resource!)), '', p.name!, body, 'status', q)
+    routes[`PATCH ${nsItem}/status`] = async (p, q, body, ct) => await patch(withStatus(kindOr404(g, p.resource!)), p.namespace!, p.name!, body, ct, 'status', q)
+    routes[`PATCH ${clusterItem}/status`] = async (p, q, body, ct) => await patch(withStatus(clusterKind(g, p.resource!)), '', p.name!, body, ct, 'status', q)
     if (g === '') {
       routes[`GET ${prefix}/namespaces/:namespace/pods/:name/log`] = p => podStream(store(), p.namespace!, p.name!, 'log')
       routes[`POST ${prefix}/namespaces/:namespace/pods/:name/exec`] = p => podStream(store(), p.namespace!, p.name!, 'exec')

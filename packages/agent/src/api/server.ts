@@ -227,6 +227,7 @@ function send (res: ServerResponse, reply: unknown): void {
   }
   const body = reply instanceof Reply ? reply.body : reply
   const code = reply instanceof Reply ? reply.code : isStatus(body) ? body.code : 200
+  if (reply instanceof Reply) for (const [name, value] of Object.entries(reply.headers)) res.setHeader(name, value)
   if (typeof body === 'string') {
     res.writeHead(code, { 'content-type': 'text/plain; charset=utf-8' }).end(body)
     return

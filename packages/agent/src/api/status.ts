@@ -11,13 +11,15 @@ export interface Status {
   readonly code: number
 }
 
-/** A reply with an HTTP code other than 200 (201 Created). */
+/** A reply with its own HTTP code (201 Created) or headers (`Warning`). */
 export class Reply {
   readonly code: number
   readonly body: unknown
-  constructor (code: number, body: unknown) {
+  readonly headers: Readonly<Record<string, string | readonly string[]>>
+  constructor (code: number, body: unknown, headers: Readonly<Record<string, string | readonly string[]>> = {}) {
     this.code = code
     this.body = body
+    this.headers = headers
   }
 }
 
