@@ -199,6 +199,17 @@ spec:
     assert.equal(replicas.stdout, '4')
   })
 
+  it('kubectl run creates a pod; get pods -o wide prints its columns, Pending and unscheduled', async () => {
+    const r = await kubectl(server, scratch.path, ['run', 'hello', '--image=busybox:1.36', '--restart=Never'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, /pod\/hello created/)
+    const wide = await kubectl(server, scratch.path, ['get', 'pods', '-o', 'wide'])
+    assert.equal(wide.code, 0, wide.stderr)
+    assert.match(wide.stdout, /^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\s+IP\s+NODE\s+NOMINATED NODE\s+READINESS GATES\nhello\s+0\/1\s+Pending\s+0\s+\d+s\s+<none>\s+<none>\s+<none>\s+<none>\n$/)
+    const del = await kubectl(server, scratch.path, ['delete', 'pod', 'hello'])
+    assert.match(del.stdout, /pod "hello" deleted/)
+  })
+
   it('kubectl get -w prints objects as they are created', async () => {
     const child = spawn(process.env.KUBECTL ?? 'kubectl', [`--kubeconfig=${server}`, `--cache-dir=${join(scratch.path, 'cache')}`, 'get', 'configmaps', '-w'])
     let out = ''
