@@ -333,6 +333,29 @@ ${o.envB === true ? '        - {name: B, value: "2"}\n' : ''}        ports:
     succeeded(await via(a3, ['delete', 'configmap', 'first']))
   })
 
+  it('unknown fields: refused by default (strict), dropped with a Warning line under --validate=warn, silently under ignore', async () => {
+    const f = file('unknown.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: loose}\ndata: {a: "1"}\ncolour: blue\n')
+    const before = await snapshot(a2)
+    failedWith(await via(a2, ['apply', '-f', f]), /^Error from server \(BadRequest\): error when applying ".*unknown\.yaml": ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding error: unknown field "colour"\n$/)
+    failedWith(await via(a2, ['create', '-f', f, '--validate=true']), /strict decoding error: unknown field "colour"/)
+    failedWith(await via(a2, ['apply', '-f', f, '--validate=loose']), /^error: invalid - validate option "loose"; must be one of: strict \(or true\), warn, ignore \(or false\)\n$/)
+    assert.equal(await snapshot(a2), before)
+    const warned = await via(a2, ['apply', '-f', f, '--validate=warn'])
+    succeeded(warned)
+    assert.equal(warned.stderr, 'Warning: unknown field "colour"\n')
+    assert.equal(warned.stdout, 'configmap/loose created\n')
+    const cm = await get(a2, `${CORE}/configmaps/loose`)
+    assert.equal(cm.colour, undefined)
+    assert.deepEqual(cm.data, { a: '1' })
+    const ignored = await via(a2, ['apply', '-f', f, '--validate=false'])
+    succeeded(ignored)
+    assert.equal(ignored.stderr, '')
+    // The manifest's field is never on the live object, so the patch carries it each time: configured, as kubectl says too.
+    assert.equal(ignored.stdout, 'configmap/loose configured\n')
+    assert.deepEqual((await get(a2, `${CORE}/configmaps/loose`)).data, { a: '1' })
+    succeeded(await via(a2, ['delete', '-f', f]))
+  })
+
   it('namespaces: create namespace, apply into -n or the manifest\'s own, delete by selector', async () => {
     const created = await via(a1, ['create', 'namespace', 'team'])
     succeeded(created)

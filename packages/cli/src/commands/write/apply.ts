@@ -2,7 +2,7 @@ import type { CAC } from 'cac'
 import type { JsonRecord } from '@shoal/core/store/merge-patch.ts'
 import type { Target } from '../../client.ts'
 import { connect, resourcePath, withConnectionFlags, type ConnectionFlags } from '../../kube.ts'
-import { listFlag } from './flags.ts'
+import { listFlag, validateFlag, type FieldValidation } from './flags.ts'
 import { checkValid, loadManifests, type Manifest } from './manifests.ts'
 import { failureLine, kubeRequest, objectRef, ReportedFailure, runReporting, ServerError } from './server.ts'
 import { isEmptyPatch, threeWayPatch } from './three-way.ts'
@@ -60,7 +60,7 @@ export function namespaceFor (m: Manifest, target: Target): string | undefined {
 
 type Outcome = 'created' | 'configured' | 'unchanged'
 
-async function applyOne (target: Target, m: Manifest, namespace: string | undefined): Promise<Outcome> {
+async function applyOne (target: Target, m: Manifest, namespace: string | undefined, validation: FieldValidation): Promise<Outcome> {
   const modified = withLastApplied(m.object, namespace)
   let live: Rec | undefined
   try {
@@ -69,7 +69,7 @@ async function applyOne (target: Target, m: Manifest, namespace: string | undefi
     if (!(err instanceof ServerError && err.code === 404)) throw err
   }
   if (live === undefined) {
-    await kubeRequest(target, 'POST', `${resourcePath(m.kind, namespace)}?fieldManager=kubectl-client-side-apply&fieldValidation=Strict`, modified)
+    await kubeRequest(target, 'POST', `${resourcePath(m.kind, namespace)}?fieldManager=kubectl-client-side-apply&fieldValidation=${validation}`, modified)
     return 'created'
   }
   const original = lastAppliedOf(live)
@@ -78,7 +78,7 @@ async function applyOne (target: Target, m: Manifest, namespace: string | undefi
   }
   const patch = threeWayPatch(original, modified, live)
   if (isEmptyPatch(patch)) return 'unchanged'
-  await kubeRequest(target, 'PATCH', `${resourcePath(m.kind, namespace, m.name)}?fieldManager=kubectl-client-side-apply&fieldValidation=Strict`, patch, 'application/strategic-merge-patch+json')
+  await kubeRequest(target, 'PATCH', `${resourcePath(m.kind, namespace, m.name)}?fieldManager=kubectl-client-side-apply&fieldValidation=${validation}`, patch, 'application/strategic-merge-patch+json')
   return 'configured'
 }
 
@@ -88,14 +88,14 @@ async function applyOne (target: Target, m: Manifest, namespace: string | undefi
  * one object is printed and the others still go, as kubectl does, and the
  * command then exits 1.
  */
-export async function applyManifests (target: Target, paths: readonly string[]): Promise<void> {
+export async function applyManifests (target: Target, paths: readonly string[], validation: FieldValidation = 'Strict'): Promise<void> {
   const manifests = await loadManifests(paths, 'apply')
   const placed = manifests.map(m => ({ m, namespace: namespaceFor(m, target) }))
   for (const { m, namespace } of placed) checkValid(m, namespace)
   let failed = false
   for (const { m, namespace } of placed) {
     try {
-      const outcome = await applyOne(target, m, namespace)
+      const outcome = await applyOne(target, m, namespace, validation)
       process.stdout.write(`${objectRef(m.kind, m.name)} ${outcome}\n`)
     } catch (err) {
       if (!(err instanceof ServerError)) throw err
@@ -110,13 +110,15 @@ export function registerApply (cli: CAC): void {
   withConnectionFlags(cli.command('apply', 'Create or update objects from manifests (YAML, JSON, kind: List), as kubectl apply does'))
     .usage('apply -f FILE|DIR|- [-n NAMESPACE]\n\n  Creates the objects of the manifests that do not exist and patches those that do:\n  fields removed from a manifest since its last apply are removed, fields others set are kept.\n  Every document is checked before anything is written.')
     .option('-f, --filename <file>', 'a manifest file, a directory of them (.yaml, .yml, .json), or - for stdin; may repeat')
+    .option('--validate <mode>', 'unknown fields: strict (refused; the default), warn (dropped with a warning) or ignore (dropped)')
     .example('shoal apply -f app.yaml')
     .example('shoal apply -f manifests/ -n staging')
     .example('cat app.yaml | shoal apply -f -')
-    .action(async (flags: ConnectionFlags & { filename?: unknown }) => {
+    .action(async (flags: ConnectionFlags & { filename?: unknown, validate?: unknown }) => {
       await runReporting(async () => {
         const paths = listFlag(flags.filename, '--filename')
-        await applyManifests(connect(flags), paths)
+        const validation = validateFlag(flags.validate)
+        await applyManifests(connect(flags), paths, validation)
       })
     })
 }

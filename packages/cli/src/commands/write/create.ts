@@ -3,7 +3,7 @@ import { infoForKind, type KindInfo } from '@shoal/core/api/index.ts'
 import { CliError, type Target } from '../../client.ts'
 import { connect, kindOf, resourcePath, withConnectionFlags, type ConnectionFlags } from '../../kube.ts'
 import { namespaceFor } from './apply.ts'
-import { countFlag, listFlag, portFlag } from './flags.ts'
+import { countFlag, listFlag, portFlag, validateFlag, type FieldValidation } from './flags.ts'
 import { checkValid, loadManifests } from './manifests.ts'
 import { failureLine, kubeRequest, objectRef, ReportedFailure, runReporting, ServerError } from './server.ts'
 
@@ -62,7 +62,7 @@ async function createGenerated (target: Target, k: KindInfo, namespace: string |
   process.stdout.write(`${objectRef(k, name)} created\n`)
 }
 
-async function createFromFiles (target: Target, paths: readonly string[]): Promise<void> {
+async function createFromFiles (target: Target, paths: readonly string[], validation: FieldValidation): Promise<void> {
   const manifests = await loadManifests(paths, 'create')
   const placed = manifests.map(m => ({ m, namespace: namespaceFor(m, target) }))
   for (const { m, namespace } of placed) checkValid(m, namespace)
@@ -70,7 +70,7 @@ async function createFromFiles (target: Target, paths: readonly string[]): Promi
   for (const { m, namespace } of placed) {
     const body = namespace !== undefined ? { ...m.object, metadata: { ...(m.object.metadata as Rec), namespace } } : m.object
     try {
-      await kubeRequest(target, 'POST', `${resourcePath(m.kind, namespace)}?fieldManager=kubectl-create&fieldValidation=Strict`, body)
+      await kubeRequest(target, 'POST', `${resourcePath(m.kind, namespace)}?fieldManager=kubectl-create&fieldValidation=${validation}`, body)
       process.stdout.write(`${objectRef(m.kind, m.name)} created\n`)
     } catch (err) {
       if (!(err instanceof ServerError)) throw err
@@ -86,13 +86,15 @@ interface CreateFlags extends ConnectionFlags {
   image?: unknown
   replicas?: unknown
   port?: unknown
+  validate?: unknown
 }
 
 async function create (args: readonly string[], flags: CreateFlags): Promise<void> {
   const files = listFlag(flags.filename, '--filename')
   if (files.length > 0) {
     if (args.length > 0) throw new CliError(`give either -f FILE or a kind and a name, not both (got ${args.join(' ')})`)
-    await createFromFiles(connect(flags), files)
+    const validation = validateFlag(flags.validate)
+    await createFromFiles(connect(flags), files, validation)
     return
   }
   const [what, name, ...rest] = args
@@ -121,6 +123,7 @@ export function registerCreate (cli: CAC): void {
     .option('--image <image>', 'create deployment: the container image; may repeat for several containers')
     .option('--replicas <n>', 'create deployment: the number of replicas (default 1)')
     .option('--port <port>', 'create deployment: the port the first container exposes')
+    .option('--validate <mode>', 'create -f: unknown fields are strict (refused; the default), warn (dropped with a warning) or ignore (dropped)')
     .example('shoal create deployment web --image=nginx:1.27 --replicas=3 --port=80')
     .example('shoal create namespace staging')
     .example('shoal create -f app.yaml')

@@ -1,8 +1,19 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { boolFlag, countFlag, durationFlag, listFlag, portFlag, targetPortFlag, textFlag } from './flags.ts'
+import { boolFlag, countFlag, durationFlag, listFlag, portFlag, targetPortFlag, textFlag, validateFlag } from './flags.ts'
 
 describe('write command flags', () => {
+  it('validateFlag reads kubectl\'s --validate values, Strict by default', () => {
+    assert.equal(validateFlag(undefined), 'Strict')
+    assert.equal(validateFlag(true), 'Strict')
+    assert.equal(validateFlag('strict'), 'Strict')
+    assert.equal(validateFlag('Warn'), 'Warn')
+    assert.equal(validateFlag('false'), 'Ignore')
+    assert.equal(validateFlag(false), 'Ignore')
+    assert.equal(validateFlag(['warn', 'ignore']), 'Ignore')
+    assert.throws(() => validateFlag('loose'), { message: 'invalid - validate option "loose"; must be one of: strict (or true), warn, ignore (or false)' })
+  })
+
   it('countFlag takes whole numbers >= 0 and names the flag otherwise', () => {
     assert.equal(countFlag(3, '--replicas'), 3)
     assert.equal(countFlag('0', '--replicas'), 0)

@@ -38,6 +38,20 @@ export function boolFlag (value: unknown, flag: string, byDefault: boolean): boo
   throw new CliError(`invalid argument ${JSON.stringify(String(v))} for "${flag}" flag: must be true or false`)
 }
 
+/** The server's `fieldValidation` for unknown fields in a manifest. */
+export type FieldValidation = 'Strict' | 'Warn' | 'Ignore'
+
+/** `--validate`: strict (or true, or the flag alone; the default), warn, or ignore (or false), as kubectl takes it. */
+export function validateFlag (value: unknown): FieldValidation {
+  if (value === undefined) return 'Strict'
+  const v = Array.isArray(value) ? value[value.length - 1] : value
+  const text = v === true ? 'true' : v === false ? 'false' : String(v).toLowerCase()
+  if (text === 'strict' || text === 'true') return 'Strict'
+  if (text === 'warn') return 'Warn'
+  if (text === 'ignore' || text === 'false') return 'Ignore'
+  throw new CliError(`invalid - validate option ${JSON.stringify(String(v))}; must be one of: strict (or true), warn, ignore (or false)`)
+}
+
 /** A replica count: a whole number >= 0 (`--replicas=3`). */
 export function countFlag (value: unknown, flag: string): number | undefined {
   const text = textFlag(value, flag)

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { CliError } from '../../client.ts'
-import { failureLine, ServerError, statusOf } from './server.ts'
+import { failureLine, ServerError, statusOf, warningTexts } from './server.ts'
 
 describe('failureLine', () => {
   it('prints a Status as kubectl does: Error from server (Reason): message', () => {
@@ -18,5 +18,13 @@ describe('failureLine', () => {
   it('a body that is not a Status gets the reason of its code; CLI errors print as error: …', () => {
     assert.equal(failureLine(new ServerError(503, statusOf(503, 'no leader\n'))), 'Error from server (ServiceUnavailable): no leader')
     assert.equal(failureLine(new CliError('bad\nflag')), 'error: bad flag')
+  })
+})
+
+describe('warningTexts', () => {
+  it('reads each warning of a joined Warning header, unescaped', () => {
+    assert.deepEqual(warningTexts('299 - "unknown field \\"spec.replica\\"", 299 - "a, b"'), ['unknown field "spec.replica"', 'a, b'])
+    assert.deepEqual(warningTexts(['299 - "one"', '299 - "two"']), ['one', 'two'])
+    assert.deepEqual(warningTexts(undefined), [])
   })
 })

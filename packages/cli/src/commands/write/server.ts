@@ -65,6 +65,7 @@ export async function kubeRequest<T = unknown> (target: Target, method: string, 
   } catch (err) {
     throw new CliError((err as Error).message)
   }
+  printWarnings(answer.headers.warning)
   if (answer.status === 401) throw new CliError(`${describeEndpoint(target.endpoint)} refused the request: Unauthorized (the token is missing or not this cluster's)`)
   if (answer.status >= 400) throw new ServerError(answer.status, statusOf(answer.status, answer.text))
   try {
@@ -72,6 +73,19 @@ export async function kubeRequest<T = unknown> (target: Target, method: string, 
   } catch {
     throw new CliError(`${describeEndpoint(target.endpoint)} answered ${method} ${path} with something that is not JSON: ${answer.text.slice(0, 80)}`)
   }
+}
+
+/**
+ * The server's `Warning` headers (`299 - "text"`, several joined by commas),
+ * each as kubectl prints it: `Warning: text` on stderr.
+ */
+export function printWarnings (header: string | string[] | undefined): void {
+  for (const text of warningTexts(header)) process.stderr.write(`Warning: ${text}\n`)
+}
+
+export function warningTexts (header: string | string[] | undefined): string[] {
+  const joined = Array.isArray(header) ? header.join(', ') : header ?? ''
+  return [...joined.matchAll(/\d{3} \S+ "((?:[^"\\]|\\.)*)"/g)].map(m => m[1]!.replace(/\\(.)/g, '$1'))
 }
 
 /** `deployment.apps/web`, `service/web`: how kubectl names an object it changed. */
