@@ -107,8 +107,11 @@ describe('the API of a three-agent cluster', () => {
     await a3.waitExit()
     await waitFor(`${a3.name} Unknown`, async () => (await nodes(a1)).find(n => n.metadata.name === a3.name)?.status.conditions[0]?.reason === 'NodeStatusUnknown', { timeoutMs: 15_000 })
     assert.equal(readyOf((await nodes(a2)).find(n => n.metadata.name === a1.name)!), 'True')
-    const events = (await a2.getJson<{ items: Array<{ reason: string, involvedObject: { name: string } }> }>('/api/v1/namespaces/default/events')).items
-    assert.ok(events.some(e => e.reason === 'NodeNotReady' && e.involvedObject.name === a3.name), 'a NodeNotReady event')
+    // The event is a write of its own: a2's replica has it a moment later.
+    await waitFor('a NodeNotReady event on a2', async () => {
+      const events = (await a2.getJson<{ items: Array<{ reason: string, involvedObject: { name: string } }> }>('/api/v1/namespaces/default/events')).items
+      return events.some(e => e.reason === 'NodeNotReady' && e.involvedObject.name === a3.name)
+    })
 
     await a3.start()
     await waitFor(`${a3.name} Ready again`, async () => readyOf((await nodes(a1)).find(n => n.metadata.name === a3.name)!) === 'True', { timeoutMs: 15_000 })
@@ -150,6 +153,8 @@ describe('the API of a three-agent cluster', () => {
     const created = await a1.request('POST', '/api/v1/namespaces/default/pods', { json: pod })
     assert.equal(created.status, 201, created.text)
     assert.deepEqual(JSON.parse(created.text).status, { phase: 'Pending' })
+    // a2 reads its own replica, which may not have the write through a1 yet.
+    await waitFor('a2 has the pod', async () => (await a2.request('GET', '/api/v1/namespaces/default/pods/lonely')).status === 200)
     const logs = await a2.request('GET', '/api/v1/namespaces/default/pods/lonely/log')
     assert.equal(logs.status, 400)
     assert.equal(JSON.parse(logs.text).message, 'pod "lonely" is not running on any node yet')
