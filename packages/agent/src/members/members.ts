@@ -37,7 +37,7 @@ export interface MembersInit {
 
 export interface Members {
   /** What changes in our heartbeat from one to the next (our Raft index), set once Raft runs. */
-  describeSelf?: () => Partial<Pick<MemberInfo, 'raftIndex'>>
+  describeSelf?: () => Partial<Pick<MemberInfo, 'raftIndex' | 'runtime'>>
   start: () => Promise<void>
   stop: () => Promise<void>
   list: () => Member[]

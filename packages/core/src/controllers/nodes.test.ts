@@ -68,6 +68,15 @@ describe('node controller', () => {
     assert.equal((ready(back.get('n1')) as { lastTransitionTime: string }).lastTransitionTime, '2026-01-01T00:03:00Z')
   })
 
+  it('a member whose container runtime is down is Ready=False with the runtime\'s message, and Ready again when it is back', () => {
+    const store = new ObjectStore()
+    run(store, [member('n1')], T0)
+    const down = run(store, [member('n1', 'alive', { runtime: { ready: false, message: 'cannot reach the Docker engine' } })], T1).nodes
+    assert.deepEqual(ready(down.get('n1')), { type: 'Ready', status: 'False', reason: 'KubeletNotReady', message: 'container runtime is down: cannot reach the Docker engine', lastHeartbeatTime: T1, lastTransitionTime: T1 })
+    const back = run(store, [member('n1', 'alive', { runtime: { ready: true } })], '2026-01-01T00:02:00Z').nodes
+    assert.equal((ready(back.get('n1')) as { status: string }).status, 'True')
+  })
+
   it('a member that left for good loses its Node', () => {
     const store = new ObjectStore()
     run(store, [member('n1'), member('n2')], T0)

@@ -43,6 +43,9 @@ function hostOf (api: string): string {
 }
 
 function readyCondition (m: Member): Omit<NodeCondition, 'lastHeartbeatTime' | 'lastTransitionTime'> {
+  if ((m.state === 'alive' || m.state === 'suspect') && m.runtime?.ready === false) {
+    return { type: 'Ready', status: 'False', reason: 'KubeletNotReady', message: `container runtime is down: ${m.runtime.message ?? 'it does not answer'}` }
+  }
   if (m.state === 'alive' || m.state === 'suspect') return { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'shoal agent is posting ready status' }
   if (m.state === 'left') return { type: 'Ready', status: 'Unknown', reason: 'NodeShutdown', message: 'The shoal agent on this node was stopped.' }
   return { type: 'Ready', status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.' }

@@ -13,6 +13,15 @@ export interface MemberInfo {
   readonly version: string
   /** The last index of its Raft log, as it reports it. */
   readonly raftIndex?: number
+  /** Whether its container runtime answers; absent from agents that run no kubelet. */
+  readonly runtime?: RuntimeHealth
+}
+
+/** A member's container runtime as its kubelet last saw it: Ready=False on its Node when down. */
+export interface RuntimeHealth {
+  readonly ready: boolean
+  /** Why it is not ready (`cannot reach the Docker engine at /var/run/docker.sock: connect ENOENT`). */
+  readonly message?: string
 }
 
 export type MemberState = 'alive' | 'suspect' | 'dead' | 'left'

@@ -13,6 +13,8 @@ describe('parseGossipMessage', () => {
     [{ type: 'alive', info: { ...info, name: 'Bad_Name' }, incarnation: 1 }, 'info.name: must be a valid node name'],
     [{ type: 'alive', info: { ...info, addrs: 'x' }, incarnation: 1 }, 'info.addrs: must be a list of multiaddrs'],
     [{ type: 'alive', info: { ...info, capacity: { cpus: 1.5, memoryBytes: 1 } }, incarnation: 1 }, 'info.capacity: must have integer cpus and memoryBytes'],
+    [{ type: 'alive', info: { ...info, runtime: { ready: false, message: 'docker is down' } }, incarnation: 1 }, undefined],
+    [{ type: 'alive', info: { ...info, runtime: { ready: 'no' } }, incarnation: 1 }, 'info.runtime: must be { ready: boolean, message?: string }'],
     [{ type: 'dead', name: 'n1', incarnation: 1 }, 'from: must be a valid node name'],
     [{ type: 'leave', name: 'n1', incarnation: 1, reason: 'bored' }, 'reason: must be leave or shutdown'],
     [{ type: 'gossip', incarnation: 1 }, 'type: unknown message type "gossip"']
@@ -21,6 +23,7 @@ describe('parseGossipMessage', () => {
     it(`${JSON.stringify(input)} → ${error ?? 'ok'}`, () => {
       const r = parseGossipMessage(input)
       assert.equal(r.ok ? undefined : r.error, error)
+      if (r.ok) assert.deepEqual(r.value, input, 'what was sent comes out whole')
     })
   }
 })

@@ -23,7 +23,7 @@ function isCount (v: unknown): v is number {
 
 function parseInfo (v: unknown): Parsed<MemberInfo> {
   if (!isRecord(v)) return { ok: false, error: 'info: must be an object' }
-  const { name, peerId, addrs, api, capacity, version, raftIndex } = v
+  const { name, peerId, addrs, api, capacity, version, raftIndex, runtime } = v
   if (typeof name !== 'string' || checkNodeName(name) !== undefined) return { ok: false, error: 'info.name: must be a valid node name' }
   if (typeof peerId !== 'string' || peerId.length === 0 || peerId.length > 128) return { ok: false, error: 'info.peerId: must be a peer id' }
   if (!Array.isArray(addrs) || addrs.length > 32 || !addrs.every(a => typeof a === 'string' && a.startsWith('/') && a.length < 256)) {
@@ -35,9 +35,21 @@ function parseInfo (v: unknown): Parsed<MemberInfo> {
   }
   if (typeof version !== 'string' || version.length > 64) return { ok: false, error: 'info.version: must be a string' }
   if (raftIndex !== undefined && !isCount(raftIndex)) return { ok: false, error: 'info.raftIndex: must be a non-negative integer' }
+  if (runtime !== undefined && (!isRecord(runtime) || typeof runtime.ready !== 'boolean' || (runtime.message !== undefined && (typeof runtime.message !== 'string' || runtime.message.length > 1024)))) {
+    return { ok: false, error: 'info.runtime: must be { ready: boolean, message?: string }' }
+  }
   return {
     ok: true,
-    value: { name, peerId, addrs: [...addrs] as string[], api, capacity: { cpus: capacity.cpus, memoryBytes: capacity.memoryBytes }, version, ...(raftIndex !== undefined ? { raftIndex } : {}) }
+    value: {
+      name,
+      peerId,
+      addrs: [...addrs] as string[],
+      api,
+      capacity: { cpus: capacity.cpus, memoryBytes: capacity.memoryBytes },
+      version,
+      ...(raftIndex !== undefined ? { raftIndex } : {}),
+      ...(runtime !== undefined ? { runtime: { ready: runtime.ready as boolean, ...(typeof runtime.message === 'string' ? { message: runtime.message } : {}) } } : {})
+    }
   }
 }
 
