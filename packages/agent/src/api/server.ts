@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:https'
 import { rm, chmod } from 'node:fs/promises'
 import { ShoalError, type BatchResult, type Command, type Member, type ObjectStore, type Result } from '@shoal/core'
-import { kubeRoutes } from './kube.ts'
+import { kubeRoutes, type PodIOFor } from './kube.ts'
 import type { Logger } from '../log.ts'
 import { AddressInUseError } from '../errors.ts'
 import { formatHostPort } from '../config.ts'
@@ -30,6 +30,12 @@ export interface ApiBackend {
   writeRaw: (cmd: Command) => Promise<Result | BatchResult>
   /** Read from the local replica; `consistent` waits for everything committed first. */
   read: (resource: string, namespace: string, name: string | undefined, consistent: boolean) => Promise<unknown>
+  /**
+   * Logs and exec of the pods on a node, by node name (kubelet/remote.ts
+   * `podIOResolver`); undefined when the node cannot be reached. Without it,
+   * no node can: pod logs and exec answer 503.
+   */
+  podIO?: PodIOFor
 }
 
 export interface AgentInfo {
@@ -65,7 +71,8 @@ const OPEN_PATHS = new Set(['/healthz', '/readyz', '/livez'])
 
 const MAX_BODY_BYTES = 1024 * 1024
 
-type Route = (req: IncomingMessage, body: unknown, params: Record<string, string>, query: URLSearchParams) => Promise<unknown> | unknown
+/** A route; with `rawBody` it gets the request unread (as `req`, body undefined) to stream from. */
+type Route = ((req: IncomingMessage, body: unknown, params: Record<string, string>, query: URLSearchParams) => Promise<unknown> | unknown) & { readonly rawBody?: true }
 
 /**
  * The agent's API. The TCP listener speaks HTTPS with a certificate from the
@@ -91,8 +98,10 @@ export function createApiServer (backend: ApiBackend, init: ApiInit, log: Logger
     'GET /api/shoal/v1/store/:resource': async (_req, _body, p, q) => await backend.read(p.resource!, q.get('namespace') ?? '', undefined, q.has('consistent')),
     'GET /api/shoal/v1/store/:resource/:namespace/:name': async (_req, _body, p, q) => await backend.read(p.resource!, p.namespace === '_' ? '' : p.namespace!, p.name!, q.has('consistent'))
   }
-  for (const [key, handler] of Object.entries(kubeRoutes(() => backend.store(), backend.writeRaw))) {
-    publicRoutes[key] = async (req, body, params, query) => await handler(params, query, body, req.headers['content-type'] ?? '', req.headers.accept ?? '')
+  for (const [key, handler] of Object.entries(kubeRoutes(() => backend.store(), backend.writeRaw, backend.podIO))) {
+    publicRoutes[key] = handler.rawBody === true
+      ? Object.assign(async (req: IncomingMessage, _body: unknown, params: Record<string, string>, query: URLSearchParams) => await handler(params, query, req, req.headers['content-type'] ?? '', req.headers.accept ?? ''), { rawBody: true as const })
+      : async (req, body, params, query) => await handler(params, query, body, req.headers['content-type'] ?? '', req.headers.accept ?? '')
   }
   const controlRoutes: Record<string, Route> = {
     ...publicRoutes,
@@ -123,10 +132,12 @@ export function createApiServer (backend: ApiBackend, init: ApiInit, log: Logger
       return
     }
     const [route, params] = found
-    readBody(req)
+    ;(route.rawBody === true ? Promise.resolve(undefined) : readBody(req))
       .then(async body => await route(req, body, params, url.searchParams))
       .then(result => { send(res, result) })
       .catch((err: unknown) => {
+        // A streaming route refused before it read the body: drain it, so the answer goes out.
+        if (route.rawBody === true) req.resume()
         const status = err instanceof BadRequest ? failure(400, 'BadRequest', err.message) : statusFor(err)
         if (status.code >= 500 && status.code !== 503) log.warn({ err: (err as Error).message, path }, 'request failed')
         send(res, status)
