@@ -18,12 +18,13 @@ export const SHOAL_BIN = new URL('../../packages/cli/bin/shoal.js', import.meta.
 export interface RunResult { code: number | null, stdout: string, stderr: string }
 
 /** Run one `shoal` command to completion. */
-export async function shoal (args: readonly string[], opts: { env?: NodeJS.ProcessEnv, timeoutMs?: number } = {}): Promise<RunResult> {
-  const child = spawn(process.execPath, [SHOAL_BIN, ...args], { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+export async function shoal (args: readonly string[], opts: { env?: NodeJS.ProcessEnv, timeoutMs?: number, input?: string } = {}): Promise<RunResult> {
+  const child = spawn(process.execPath, [SHOAL_BIN, ...args], { env: { ...process.env, ...opts.env }, stdio: [opts.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'] })
+  if (opts.input !== undefined) child.stdin!.end(opts.input)
   let stdout = ''
   let stderr = ''
-  child.stdout.on('data', (c: Buffer) => { stdout += c.toString() })
-  child.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
+  child.stdout!.on('data', (c: Buffer) => { stdout += c.toString() })
+  child.stderr!.on('data', (c: Buffer) => { stderr += c.toString() })
   const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000)
   const [code] = await once(child, 'exit') as [number | null]
   clearTimeout(timer)

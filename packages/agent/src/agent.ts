@@ -1,6 +1,6 @@
 import { availableParallelism, totalmem } from 'node:os'
 import { connect } from 'node:net'
-import { resolve as resolvePath } from 'node:path'
+import { join as joinPath, resolve as resolvePath } from 'node:path'
 import { randomUUID } from 'node:crypto'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { MemberInfo } from '@shoal/core'
@@ -15,6 +15,12 @@ import { createApiServer, type AgentInfo, type ApiServer, type MemberView } from
 import { apiCredentials, servingNames, type ApiCredentials } from './api/tls.ts'
 import { createRaftService, removeRaftData, type RaftService } from './raft/service.ts'
 import { createControlPlane, type ControlPlane } from './control/control-plane.ts'
+import { createPodStatusSink, type PodStatusSink } from './control/pod-status.ts'
+import { createDockerRuntime } from './kubelet/docker.ts'
+import { createKubelet, type Kubelet } from './kubelet/kubelet.ts'
+import { createStatusReporter, type StatusReporter } from './kubelet/status-reporter.ts'
+import { podIOResolver, servePodIO, type PodIOServer } from './kubelet/remote.ts'
+import type { PodIO } from './kubelet/pod-io.ts'
 import { statusFor } from './api/status.ts'
 import { ClusterMismatchError, ConflictError, DataDirBusyError, JoinFailedError, ShoalError } from './errors.ts'
 import type { Logger } from './log.ts'
@@ -39,6 +45,13 @@ interface Session {
   readonly raft: RaftService
   /** The master's controllers: they act while this agent leads. */
   readonly control: ControlPlane
+  /** Folds the kubelets' gossiped pod status into the store while this agent leads. */
+  readonly podStatus: PodStatusSink
+  /** This node's pods in Docker, their status gossiped by the reporter, their logs and exec served to other agents. */
+  readonly kubelet: Kubelet
+  readonly reporter: StatusReporter
+  podIOServer?: PodIOServer
+  readonly podIOFor: (nodeName: string) => PodIO | undefined
 }
 
 /**
@@ -151,14 +164,38 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
       await mesh.stop().catch(() => {})
       throw err
     }
-    const control = createControlPlane({ store: raft.store, members: () => members.list(), leading: () => raft.status().role === 'leader', log: log.child({ module: 'control' }) })
-    return { cluster, mesh, members, raft, control }
+    const leading = (): boolean => raft.status().role === 'leader'
+    const control = createControlPlane({ store: raft.store, members: () => members.list(), leading, log: log.child({ module: 'control' }) })
+    const podStatus = createPodStatusSink({ node: mesh.node, store: raft.store, leading, log: log.child({ module: 'pod-status' }), peerOf: name => members.list().find(m => m.name === name)?.peerId })
+    const reporter = createStatusReporter({ node: mesh.node, nodeName: config.name, log: log.child({ module: 'pod-status' }), local: msg => { podStatus.deliver(msg) } })
+    const kubeletLog = log.child({ module: 'kubelet' })
+    const store = raft.store
+    const kubelet = createKubelet({
+      node: config.name,
+      hostIP: config.advertise,
+      podsDir: joinPath(config.dataDir, 'pods'),
+      capacity: { cpuMilli: availableParallelism() * 1000, memoryBytes: totalmem() },
+      store: () => store.local,
+      writeEvent: async cmd => await store.write(cmd),
+      runtime: createDockerRuntime({ node: config.name, socketPath: config.dockerSocket, log: kubeletLog }),
+      report: changes => { reporter.report(changes) },
+      reportFull: all => { reporter.reportFull(all).catch(() => {}) },
+      log: kubeletLog,
+      backoff: { initialMs: config.backoffInitialMs, maxMs: config.backoffMaxMs }
+    })
+    const describe = members.describeSelf
+    members.describeSelf = () => ({ ...describe?.(), runtime: kubelet.health() })
+    const podIOFor = podIOResolver({ node: mesh.node, self: config.name, local: kubelet.podIO, members: () => members.list() })
+    return { cluster, mesh, members, raft, control, podStatus, kubelet, reporter, podIOFor }
   }
 
   const startSession = async (s: Session): Promise<void> => {
     await s.members.start()
     await s.raft.start()
     s.control.start()
+    s.podStatus.start()
+    s.podIOServer = await servePodIO(s.mesh.node, s.kubelet.podIO, log.child({ module: 'pod-io' }))
+    await s.kubelet.start()
   }
 
   const joinThrough = async (mesh: Mesh, cluster: ClusterSecret, seed: string): Promise<KnownPeer[]> => {
@@ -176,11 +213,19 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
     return { name: config.name, peerId, clusterId: session.cluster.id, version: VERSION, api, addrs: session.mesh.addrs }
   }
 
-  const closeSession = async (s: Session, announce: 'leave' | 'shutdown' | undefined): Promise<void> => {
+  /**
+   * Stop a session. Its containers keep running (a restarted agent adopts
+   * them), unless `removeContainers`: the agent left the cluster for good.
+   */
+  const closeSession = async (s: Session, announce: 'leave' | 'shutdown' | undefined, removeContainers = false): Promise<void> => {
     if (announce !== undefined) {
       await s.raft.handOff(HANDOFF_TIMEOUT_MS).catch(() => {})
       await s.members.leave(announce).catch((err: Error) => log.warn({ err: err.message }, 'could not announce leave'))
     }
+    await s.kubelet.stop({ removeContainers }).catch((err: Error) => log.warn({ err: err.message }, 'kubelet stop failed'))
+    await s.reporter.stop().catch(() => {})
+    await s.podIOServer?.stop()
+    await s.podStatus.stop()
     await s.control.stop()
     await s.raft.stop().catch((err: Error) => log.warn({ err: err.message }, 'raft stop failed'))
     await s.members.stop()
@@ -199,7 +244,7 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
   const stop = async (opts: { announce?: boolean } = {}): Promise<void> => {
     stopping ??= (async () => {
       log.info({ left }, 'stopping')
-      if (session !== undefined) await closeSession(session, opts.announce === true && !left ? 'shutdown' : undefined)
+      if (session !== undefined) await closeSession(session, opts.announce === true && !left ? 'shutdown' : undefined, left)
       if (left) await dataDir.forgetCluster()
       // Last: the control socket disappearing tells `shoal leave` we are done.
       await apiServer.stop().catch(() => {})
@@ -237,6 +282,7 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
       if (session === undefined) throw new ConflictError('the agent is not running')
       return session.raft.store.local
     },
+    podIO: nodeName => session?.podIOFor(nodeName),
     read: async (resource, namespace, name, consistent) => {
       if (session === undefined) throw new ConflictError('the agent is not running')
       if (consistent) await session.raft.store.barrier()

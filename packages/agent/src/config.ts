@@ -30,6 +30,11 @@ export interface AgentConfig {
   readonly raftTickMs: number
   /** A voter down this long is replaced by a learner, ms. */
   readonly voterGraceMs: number
+  /** The kubelet's crash-loop backoff: first delay and cap, ms (Kubernetes: 10 s doubling to 5 min). */
+  readonly backoffInitialMs: number
+  readonly backoffMaxMs: number
+  /** The Docker engine's socket. */
+  readonly dockerSocket: string
 }
 
 export type AgentInit = Partial<Omit<AgentConfig, 'members'>> & { members?: Partial<MembersConfig> }
@@ -95,7 +100,13 @@ export function resolveAgentConfig (init: AgentInit = {}): AgentConfig {
   const voterGraceMs = init.voterGraceMs ?? 2000
   if (!Number.isInteger(voterGraceMs) || voterGraceMs < 0) problems.push(`--voter-grace-ms must be a non-negative number of ms, got ${String(voterGraceMs)}`)
   if (problems.length > 0 || members === undefined) throw new InvalidConfigError(problems)
-  return Object.freeze({ dataDir: init.dataDir ?? defaultDataDir(), name, bind, advertise, port, apiPort, join: init.join, token: init.token, members, voters, raftTickMs, voterGraceMs })
+  const backoffInitialMs = init.backoffInitialMs ?? 10_000
+  const backoffMaxMs = init.backoffMaxMs ?? 300_000
+  if (!Number.isInteger(backoffInitialMs) || backoffInitialMs < 1) problems.push(`--backoff-initial-ms must be a positive number of ms, got ${String(backoffInitialMs)}`)
+  if (!Number.isInteger(backoffMaxMs) || backoffMaxMs < backoffInitialMs) problems.push(`--backoff-max-ms must be a number of ms no less than --backoff-initial-ms, got ${String(backoffMaxMs)}`)
+  const dockerSocket = init.dockerSocket ?? '/var/run/docker.sock'
+  if (dockerSocket === '') problems.push('--docker-socket must be a path')
+  return Object.freeze({ dataDir: init.dataDir ?? defaultDataDir(), name, bind, advertise, port, apiPort, join: init.join, token: init.token, members, voters, raftTickMs, voterGraceMs, backoffInitialMs, backoffMaxMs, dockerSocket })
 }
 
 /** Parse `HOST`, `HOST:PORT`, `[V6]` or `[V6]:PORT`. */

@@ -15,6 +15,9 @@ export interface AgentFlags {
   voters?: number
   raftTickMs?: number
   voterGraceMs?: number
+  backoffInitialMs?: number
+  backoffMaxMs?: number
+  dockerSocket?: string
   logLevel?: string
 }
 
@@ -42,6 +45,9 @@ export function agentInitFrom (flags: AgentFlags, env: NodeJS.ProcessEnv): Agent
     voters: num(flags.voters, 'SHOAL_VOTERS'),
     raftTickMs: num(flags.raftTickMs, 'SHOAL_RAFT_TICK_MS'),
     voterGraceMs: num(flags.voterGraceMs, 'SHOAL_VOTER_GRACE_MS'),
+    backoffInitialMs: num(flags.backoffInitialMs, 'SHOAL_BACKOFF_INITIAL_MS'),
+    backoffMaxMs: num(flags.backoffMaxMs, 'SHOAL_BACKOFF_MAX_MS'),
+    dockerSocket: str(flags.dockerSocket, 'SHOAL_DOCKER_SOCKET'),
     members: dropUndefined(members)
   })
 }
