@@ -3,6 +3,8 @@ import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { request as httpRequest } from 'node:http'
+import { createServer, connect, type Server, type Socket } from 'node:net'
+import { join } from 'node:path'
 import { AgentProcess, scratchDir, shoal, type RunResult } from './helpers/agents.ts'
 import { waitFor } from './helpers/wait.ts'
 import { raftStatus } from './helpers/store.ts'
@@ -36,6 +38,27 @@ function httpGet (host: string, port: number, path = '/'): Promise<{ status: num
       res.on('end', () => { resolve({ status: res.statusCode ?? 0, body }) })
     }).on('error', reject).on('timeout', function (this: { destroy: () => void }) { this.destroy() }).end()
   })
+}
+
+/** A unix socket that forwards to the Docker engine's, to take the engine away from one agent and give it back. */
+async function engineProxy (path: string): Promise<{ close: () => Promise<void> }> {
+  const open = new Set<Socket>()
+  const server: Server = createServer(client => {
+    const engine = connect('/var/run/docker.sock')
+    open.add(client)
+    open.add(engine)
+    client.pipe(engine).pipe(client)
+    const end = (): void => { client.destroy(); engine.destroy(); open.delete(client); open.delete(engine) }
+    client.on('error', end).on('close', end)
+    engine.on('error', end).on('close', end)
+  })
+  await new Promise<void>(resolve => server.listen(path, resolve))
+  return {
+    close: async () => {
+      for (const s of open) s.destroy()
+      await new Promise<void>(resolve => server.close(() => { resolve() }))
+    }
+  }
 }
 
 /**
@@ -225,6 +248,33 @@ describe('the kubelet runs pods in Docker', () => {
     await waitFor('no container left on the node', async () => (await containers(a1.name)).length === 0, { timeoutMs: 15_000, intervalMs: 200 })
   })
 
+  it('containers of a pod the store does not have (deleted while the agent was down, or left from an old run) are removed', async () => {
+    // A container labelled as this node's, of a pod uid the store never had: what a restarted agent finds after its pod was deleted.
+    await run('docker', ['run', '-d', '--label', `io.shoal.node=${a1.name}`, '--label', 'io.shoal.role=app', '--label', 'io.shoal.pod.uid=0000-gone', '--label', 'io.shoal.pod.namespace=default',
+      '--label', 'io.shoal.pod.name=ghost', '--label', 'io.shoal.container.name=c', '--label', 'io.shoal.container.attempt=0', '--label', `io.shoal.image=${IMAGE}`, IMAGE, 'sleep', '3600'])
+    // Within a resync (5 s) and the minimum grace period (2 s): sleep, as PID 1, ignores SIGTERM.
+    await waitFor('the ghost container removed', async () => (await containers(a1.name, 'ghost')).length === 0, { timeoutMs: 15_000, intervalMs: 200 })
+  })
+
+  it('shoal leave removes every container of the node', async () => {
+    const a5 = new AgentProcess(scratch.path, 'kubelet-5', '127.0.0.165')
+    try {
+      const token = (await shoal(['token', '--data-dir', a1.dataDir])).stdout.trim()
+      await a5.start(['--join', a1.ip, '--token', token])
+      await create('leaver', { containers: [{ name: 'c', image: IMAGE, command: ['sleep', '3600'] }] }, a5.name)
+      await waitPod('leaver', 'Running', p => p.status?.phase === 'Running')
+      assert.equal((await containers(a5.name, 'leaver')).length, 2)
+      const left = await shoal(['leave', '--data-dir', a5.dataDir])
+      assert.equal(left.code, 0, left.stderr)
+      await a5.waitExit(20_000)
+      assert.deepEqual(await containers(a5.name), [])
+    } finally {
+      await a5.destroy()
+      await removeContainersOf(a5.name)
+      await removePod('leaver')
+    }
+  })
+
   describe('bad input and failure are a status, never a crash', () => {
     it('an image that cannot be pulled: ErrImagePull, then ImagePullBackOff, with the engine\'s message', async () => {
       await create('noimage', { containers: [{ name: 'c', image: 'shoal-test/missing:1', imagePullPolicy: 'IfNotPresent' }] })
@@ -273,6 +323,31 @@ describe('the kubelet runs pods in Docker', () => {
       await removePod('port-a')
       await removePod('port-b')
       await waitFor('no container left on the node', async () => (await containers(a1.name)).length === 0, { timeoutMs: 15_000, intervalMs: 200 })
+    })
+
+    it('a node whose Docker engine goes away turns NotReady, saying why, and Ready again when it is back', async () => {
+      const a4 = new AgentProcess(scratch.path, 'kubelet-4', '127.0.0.164')
+      const socket = join(scratch.path, 'engine.sock')
+      let proxy = await engineProxy(socket)
+      const readyOf = async (): Promise<Json> => {
+        const res = await a1.request('GET', '/api/v1/nodes/kubelet-4')
+        return res.status === 200 ? JSON.parse(res.text).status.conditions.find((c: Json) => c.type === 'Ready') : undefined
+      }
+      try {
+        const token = (await shoal(['token', '--data-dir', a1.dataDir])).stdout.trim()
+        await a4.start(['--join', a1.ip, '--token', token, '--docker-socket', socket])
+        await waitFor('kubelet-4 Ready', async () => (await readyOf())?.status === 'True', { timeoutMs: 20_000 })
+        await proxy.close()
+        const down = await waitFor('kubelet-4 NotReady', async () => { const r = await readyOf(); return r?.status === 'False' ? r : false }, { timeoutMs: 20_000 })
+        assert.equal(down.reason, 'KubeletNotReady')
+        assert.match(down.message, /engine\.sock/)
+        proxy = await engineProxy(socket)
+        await waitFor('kubelet-4 Ready again', async () => (await readyOf())?.status === 'True', { timeoutMs: 20_000 })
+        assert.ok(a4.running)
+      } finally {
+        await a4.destroy()
+        await proxy.close()
+      }
     })
 
     it('a node whose Docker engine does not answer is NotReady, saying why', async () => {

@@ -9,7 +9,8 @@ const benches: Record<string, () => Promise<string | string[]>> = {
   join: async () => [await joinConvergence(5), await joinConvergence(20)],
   detect: async () => await failureDetectionAndIdle(10),
   raft: async () => await consensusBench(),
-  api: async () => await (await import('./api.bench.ts')).apiBench()
+  api: async () => await (await import('./api.bench.ts')).apiBench(),
+  pods: async () => await (await import('./pods.bench.ts')).podsBench()
 }
 
 const wanted = process.argv.slice(2)

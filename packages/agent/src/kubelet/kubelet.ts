@@ -51,7 +51,7 @@ export interface KubeletComponents {
   readonly reportFull?: (all: PodStatusReport[]) => void
   readonly log: Logger
   readonly backoff?: BackoffConfig
-  /** Relist period, ms (default 10 s). */
+  /** Relist period, ms (default 5 s): how soon leftovers go and a dead engine is noticed. */
   readonly resyncMs?: number
   readonly now?: () => number
 }
@@ -86,6 +86,8 @@ interface PodState {
 const MAX_ROUNDS = 6
 /** How soon a sync whose actions failed is tried again, ms. */
 const RETRY_MS = 1000
+/** The grace period for containers of a pod whose spec is unknown: Kubernetes' minimumGracePeriodInSeconds. */
+const UNKNOWN_POD_GRACE_SECONDS = 2
 /** How often a down runtime is pinged, ms. */
 const PING_MS = 2000
 
@@ -313,7 +315,8 @@ export function createKubelet (c: KubeletComponents): Kubelet {
     const running = cleanups.get(uid)
     if (running !== undefined) return await running
     const work = (async () => {
-      const grace = graceOf.get(uid)
+      // A pod this kubelet never saw (its containers outlived it): Kubernetes' minimum grace period, 2 s.
+      const grace = graceOf.get(uid) ?? UNKNOWN_POD_GRACE_SECONDS
       const actions = orphans(await observedOf(uid), [], grace)
       await runOrphanActions(actions)
       prober.forget(uid)
@@ -479,7 +482,7 @@ export function createKubelet (c: KubeletComponents): Kubelet {
       })
       for (const p of listed.items) upsert(p)
       resync()
-      resyncTimer = setInterval(resync, c.resyncMs ?? 10_000)
+      resyncTimer = setInterval(resync, c.resyncMs ?? 5_000)
       log.info({ node: c.node, pods: listed.items.length }, 'kubelet started')
     },
     async stop (opts = {}) {
