@@ -158,6 +158,9 @@ describe('the kubelet runs pods in Docker', () => {
     assert.equal(exec.stderr, 'err\ncommand terminated with exit code 7\n')
     const stdin = await shoal(['exec', 'talker', '-i', '--kubeconfig', a2.kubeconfig, '--', 'tr', 'a-z', 'A-Z'], { input: 'shout\n' })
     assert.equal(stdin.stdout, 'SHOUT\n')
+    // The stock kubectl reads the same log endpoint (its exec speaks SPDY/WebSocket, which Shoal does not serve).
+    const kubectl = await run(process.env.KUBECTL ?? 'kubectl', [`--kubeconfig=${a2.kubeconfig}`, 'logs', 'talker', '--tail=2']).catch((err: Error & { code?: unknown }) => err.code === 'ENOENT' ? undefined : Promise.reject(err))
+    if (kubectl !== undefined) assert.match(kubectl.stdout, /^line \d+\nline \d+\n$/)
     await removePod('talker')
   })
 
