@@ -68,6 +68,7 @@ export function createPodStatusSink (c: PodStatusSinkComponents): PodStatusSink 
   let timer: ReturnType<typeof setInterval> | undefined
   let round: Promise<void> | undefined
   let rounds = 0
+  let stopped = false
 
   const onMessage = (evt: CustomEvent<Message>): void => {
     const msg = evt.detail
@@ -93,6 +94,18 @@ export function createPodStatusSink (c: PodStatusSinkComponents): PodStatusSink 
   }
 
   /** Keep each report unless one from the same node that is at least as new is already kept. */
+  /**
+   * One round at a time. A report starts a round at once when none runs (a
+   * pod's first Running reaches the store without waiting for the timer);
+   * what arrives during a round waits for the next, so rounds batch under load.
+   */
+  const runRound = (): void => {
+    if (round !== undefined || stopped) return
+    round = flush()
+      .catch((err: Error) => { log.warn({ err: err.message }, 'pod status round failed') })
+      .finally(() => { round = undefined })
+  }
+
   const receive = (node: string, epoch: number, seq: number, pods: readonly PodStatusReport[]): void => {
     for (const report of pods) {
       const prev = latest.get(report.uid)
@@ -100,6 +113,7 @@ export function createPodStatusSink (c: PodStatusSinkComponents): PodStatusSink 
       latest.set(report.uid, { node, epoch, seq, report })
       dirty.add(report.uid)
     }
+    if (dirty.size > 0 && c.leading()) runRound()
   }
 
   /** The status command for a report, or why it is skipped. */
@@ -180,14 +194,10 @@ export function createPodStatusSink (c: PodStatusSinkComponents): PodStatusSink 
     start () {
       pubsub.addEventListener('message', onMessage)
       pubsub.subscribe(POD_STATUS_TOPIC)
-      timer = setInterval(() => {
-        if (round !== undefined) return
-        round = flush()
-          .catch((err: Error) => { log.warn({ err: err.message }, 'pod status round failed') })
-          .finally(() => { round = undefined })
-      }, FLUSH_MS)
+      timer = setInterval(runRound, FLUSH_MS)
     },
     async stop () {
+      stopped = true
       clearInterval(timer)
       pubsub.removeEventListener('message', onMessage)
       try {
