@@ -1,22 +1,30 @@
 #!/usr/bin/env bash
 # Build the images the tests use, locally: no registry is reachable from our
 # machines. shoal-test/busybox:1 is Debian's static busybox with its applets
-# (sh, httpd, nc, wget, ...) imported as a one-layer image.
+# (sh, httpd, nc, wget, ...) imported as a one-layer image. shoal-test/web:1
+# and :2 are the same files with a default command that serves /www on port
+# 8080 (two tags, for rolling updates).
 set -euo pipefail
-IMAGE=shoal-test/busybox:1
-if docker image inspect "$IMAGE" >/dev/null 2>&1; then
-  echo "$IMAGE already present"
-  exit 0
-fi
-root=$(mktemp -d)
-trap 'rm -rf "$root"' EXIT
-mkdir -p "$root/bin" "$root/tmp" "$root/etc" "$root/www" "$root/proc" "$root/sys" "$root/dev"
-cp /bin/busybox "$root/bin/busybox"
-for applet in $(/bin/busybox --list); do
-  [ "$applet" = busybox ] || ln -sf busybox "$root/bin/$applet"
-done
-echo 'root:x:0:0:root:/:/bin/sh' >"$root/etc/passwd"
-echo 'root:x:0:' >"$root/etc/group"
-echo 'shoal test page' >"$root/www/index.html"
-tar -C "$root" -c . | docker import -c 'ENV PATH=/bin' -c 'CMD ["/bin/sh"]' - "$IMAGE" >/dev/null
-echo "built $IMAGE"
+build () {
+  local image=$1; shift
+  if docker image inspect "$image" >/dev/null 2>&1; then
+    echo "$image already present"
+    return
+  fi
+  local root
+  root=$(mktemp -d)
+  mkdir -p "$root/bin" "$root/tmp" "$root/etc" "$root/www" "$root/proc" "$root/sys" "$root/dev"
+  cp /bin/busybox "$root/bin/busybox"
+  for applet in $(/bin/busybox --list); do
+    [ "$applet" = busybox ] || ln -sf busybox "$root/bin/$applet"
+  done
+  echo 'root:x:0:0:root:/:/bin/sh' >"$root/etc/passwd"
+  echo 'root:x:0:' >"$root/etc/group"
+  echo 'shoal test page' >"$root/www/index.html"
+  tar -C "$root" -c . | docker import -c 'ENV PATH=/bin' "$@" - "$image" >/dev/null
+  rm -rf "$root"
+  echo "built $image"
+}
+build shoal-test/busybox:1 -c 'CMD ["/bin/sh"]'
+build shoal-test/web:1 -c 'CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]' -c 'EXPOSE 8080/tcp'
+build shoal-test/web:2 -c 'CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]' -c 'EXPOSE 8080/tcp'

@@ -1,5 +1,6 @@
 import type { CAC } from 'cac'
 import { registerApply } from './write/apply.ts'
+import { registerCordon } from './write/cordon.ts'
 import { registerCreate } from './write/create.ts'
 import { registerDelete } from './write/delete.ts'
 import { registerExec } from './write/exec.ts'
@@ -10,8 +11,8 @@ import { registerSet } from './write/set-image.ts'
 
 /**
  * The commands that change the cluster, kubectl-style: create, apply, delete,
- * scale, expose, set image, rollout, exec. Each lives in its own file under
- * write/; this only registers them.
+ * scale, expose, set image, rollout, exec, cordon, uncordon, drain. Each
+ * lives in its own file under write/; this only registers them.
  */
 export function registerWriteCommands (cli: CAC): void {
   joinStdinFilename(process.argv)
@@ -23,6 +24,7 @@ export function registerWriteCommands (cli: CAC): void {
   registerSet(cli)
   registerRollout(cli)
   registerExec(cli)
+  registerCordon(cli)
 }
 
 /** The commands whose -f names a manifest, where `-f -` means stdin. */
