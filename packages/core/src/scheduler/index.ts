@@ -1,0 +1,7 @@
+export * from './types.ts'
+export { schedule, isSchedulable, queueOrder, SCHEDULER_NAME, type ScheduleOptions } from './schedule.ts'
+export * from './filters.ts'
+export * from './score.ts'
+export { fitErrorMessage, NO_NODES_MESSAGE } from './message.ts'
+export { podInfoOf, nodeInfoOf, conditionTaints, allocatableOf, nonZeroRequests, hostPortsOf, spreadKeyOf, TAINT_NOT_READY, TAINT_UNREACHABLE, TAINT_UNSCHEDULABLE, type PodInfo, type NodeInfo } from './snapshot.ts'
+export * from './bind.ts'
