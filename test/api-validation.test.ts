@@ -8,7 +8,7 @@ import {
   UPDATE_CASES, VALIDATION_CASES, devNamespace, frontendReplicaSet, gameConfig, myEndpoints, nginxDeployment, nginxPod, nginxService,
   spareNode, startedEvent, type Manifest, type ValidationCase
 } from '@shoal/core/api/validate-cases.ts'
-import { AgentProcess, scratchDir } from './helpers/agents.ts'
+import { AgentProcess, scratchDir, API_ONLY } from './helpers/agents.ts'
 import { waitFor } from './helpers/wait.ts'
 
 /**
@@ -124,7 +124,7 @@ describe('validation through the API: every rule answers 422 and writes nothing'
   }
 
   before(async () => {
-    await a.start()
+    await a.start(API_ONLY)
     const ns = await a.request('POST', '/api/v1/namespaces', { json: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } } })
     assert.equal(ns.status, 201, ns.text)
   })

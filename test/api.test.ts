@@ -4,7 +4,7 @@ import { request } from 'node:https'
 import { X509Certificate } from 'node:crypto'
 import { connect } from 'node:tls'
 import { readFileSync, statSync } from 'node:fs'
-import { AgentProcess, scratchDir, shoal } from './helpers/agents.ts'
+import { AgentProcess, scratchDir, shoal, API_ONLY } from './helpers/agents.ts'
 import { readKubeconfig } from '@shoal/cli/client.ts'
 import { waitFor } from './helpers/wait.ts'
 import { raftStatus } from './helpers/store.ts'
@@ -44,9 +44,9 @@ describe('the API of a three-agent cluster', () => {
   const [a1, a2, a3] = agents as [AgentProcess, AgentProcess, AgentProcess]
 
   before(async () => {
-    await a1.start()
+    await a1.start(API_ONLY)
     const token = (await shoal(['token', '--data-dir', a1.dataDir])).stdout.trim()
-    await Promise.all([a2, a3].map(async a => await a.start(['--join', a1.ip, '--token', token])))
+    await Promise.all([a2, a3].map(async a => await a.start(['--join', a1.ip, '--token', token, ...API_ONLY])))
   })
 
   after(async () => {
@@ -113,7 +113,7 @@ describe('the API of a three-agent cluster', () => {
       return events.some(e => e.reason === 'NodeNotReady' && e.involvedObject.name === a3.name)
     })
 
-    await a3.start()
+    await a3.start(API_ONLY)
     await waitFor(`${a3.name} Ready again`, async () => readyOf((await nodes(a1)).find(n => n.metadata.name === a3.name)!) === 'True', { timeoutMs: 15_000 })
     const left = await shoal(['leave', '--data-dir', a3.dataDir])
     assert.equal(left.code, 0, left.stderr)

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { parse as parseYaml } from 'yaml'
 import { VERSION } from '@shoal/agent'
-import { AgentProcess, scratchDir, shoal, SHOAL_BIN, type RunResult } from './helpers/agents.ts'
+import { AgentProcess, scratchDir, shoal, SHOAL_BIN, type RunResult, API_ONLY } from './helpers/agents.ts'
 import { waitFor } from './helpers/wait.ts'
 
 /**
@@ -71,10 +71,10 @@ describe('shoal get / describe / logs / cluster-info / version against a three-a
   const container = (name: string, image: string): unknown => ({ name, image })
 
   before(async () => {
-    await a1.start()
+    await a1.start(API_ONLY)
     const token = (await shoal(['token', '--data-dir', a1.dataDir])).stdout.trim()
-    await a2.start(['--join', a1.ip, '--token', token])
-    await a3.start(['--join', a1.ip, '--token', token])
+    await a2.start(['--join', a1.ip, '--token', token, ...API_ONLY])
+    await a3.start(['--join', a1.ip, '--token', token, ...API_ONLY])
     // Writes go through a1 once it can commit (a new cluster needs a moment to elect).
     await waitFor('a writable cluster', async () => (await a1.request('POST', '/api/v1/namespaces', { json: { metadata: { name: 'team' } }, timeoutMs: 5000 })).status === 201, { timeoutMs: 30_000, intervalMs: 250 })
     const web = await post('/api/v1/namespaces/default/pods', {

@@ -5,7 +5,7 @@ import { once } from 'node:events'
 import { createServer, type IncomingMessage } from 'node:http'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { AgentProcess, SHOAL_BIN, scratchDir, shoal, type RunResult } from './helpers/agents.ts'
+import { AgentProcess, SHOAL_BIN, scratchDir, shoal, type RunResult, API_ONLY } from './helpers/agents.ts'
 import { raftStatus } from './helpers/store.ts'
 import { waitFor } from './helpers/wait.ts'
 
@@ -108,10 +108,10 @@ describe('shoal write commands against a three-agent cluster', () => {
   }
 
   before(async () => {
-    await a1.start()
+    await a1.start(API_ONLY)
     const token = (await shoal(['token', '--data-dir', a1.dataDir])).stdout.trim()
-    await a2.start(['--join', a1.ip, '--token', token])
-    await a3.start(['--join', a1.ip, '--token', token])
+    await a2.start(['--join', a1.ip, '--token', token, ...API_ONLY])
+    await a3.start(['--join', a1.ip, '--token', token, ...API_ONLY])
     await waitFor('three voters with one leader', async () => {
       const views = await Promise.all(agents.map(raftStatus))
       return views.every(v => v.conf.voters.length === 3 && v.leader !== null && v.leader === views[0]!.leader)

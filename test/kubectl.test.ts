@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { execFile, spawn } from 'node:child_process'
 import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { AgentProcess, scratchDir, shoal } from './helpers/agents.ts'
+import { AgentProcess, scratchDir, shoal, API_ONLY } from './helpers/agents.ts'
 import { createObject } from './helpers/store.ts'
 import { waitFor } from './helpers/wait.ts'
 
@@ -25,7 +25,7 @@ describe('the stock kubectl against an agent', { skip: haveKubectl ? false : 'ku
   const server = join(scratch.path, 'kube-1', 'kubeconfig')
 
   before(async () => {
-    await agent.start()
+    await agent.start(API_ONLY)
     for (const name of ['alpha', 'beta']) assert.equal((await createObject(agent, name, { greeting: `hello ${name}` })).status, 200)
   })
 

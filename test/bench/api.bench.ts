@@ -23,7 +23,8 @@ import { openWatcher, type Watcher } from './watch-fanout.ts'
 
 const IPS = ['127.0.0.141', '127.0.0.142', '127.0.0.143']
 /** debug (AgentProcess's default) logs every request and would measure pino. */
-const AGENT_ENV = { SHOAL_LOG_LEVEL: 'info' }
+// The API alone: no scheduler or workload controllers, so the 10,000 pods stay stored, not run.
+const AGENT_ENV = { SHOAL_LOG_LEVEL: 'info', SHOAL_CONTROLLERS: 'nodes' }
 const LEVELS = [1, 32] as const
 /** A fresh agent runs cold: its JIT has not warmed up and throughput still climbs over the first seconds. */
 const CLUSTER_WARMUP_MS = 3000

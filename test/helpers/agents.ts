@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -16,6 +16,13 @@ process.on('exit', () => { for (const p of live) p.kill('SIGKILL') })
 export const SHOAL_BIN = new URL('../../packages/cli/bin/shoal.js', import.meta.url).pathname
 
 export interface RunResult { code: number | null, stdout: string, stderr: string }
+
+/**
+ * Agent flags for tests of the API and the CLI alone: the leader keeps Nodes
+ * but runs no scheduler or workload controllers, so the objects a test writes
+ * stay as it wrote them (pods Pending, no ReplicaSets appearing).
+ */
+export const API_ONLY: readonly string[] = ['--controllers', 'nodes']
 
 /** Run one `shoal` command to completion. */
 export async function shoal (args: readonly string[], opts: { env?: NodeJS.ProcessEnv, timeoutMs?: number, input?: string } = {}): Promise<RunResult> {
@@ -138,13 +145,23 @@ export class AgentProcess {
     return (await this.members()).find(m => m.name === name)?.state
   }
 
-  /** Stop it for good at the end of a test: SIGKILL and wait. */
+  /** Stop it for good at the end of a test: SIGKILL and wait, then remove the containers its kubelet left in Docker. */
   async destroy (): Promise<void> {
     if (this.running) {
       this.kill('SIGKILL')
       await this.waitExit()
     }
+    await removeNodeContainers(this.name)
   }
+}
+
+/** Remove every container the kubelet of node `name` made (by its label); nothing when Docker is not there. */
+export async function removeNodeContainers (name: string): Promise<void> {
+  const docker = async (args: string[]): Promise<string> => await new Promise(resolve => {
+    execFile('docker', args, (err, stdout) => { resolve(err === null ? stdout : '') })
+  })
+  const ids = (await docker(['ps', '-aq', '--filter', `label=io.shoal.node=${name}`])).split('\n').filter(id => id !== '')
+  if (ids.length > 0) await docker(['rm', '-f', ...ids])
 }
 
 /** True when every agent in `observers` sees exactly the members `expected` with `state`. */

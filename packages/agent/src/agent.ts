@@ -165,7 +165,7 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
       throw err
     }
     const leading = (): boolean => raft.status().role === 'leader'
-    const control = createControlPlane({ store: raft.store, members: () => members.list(), leading, log: log.child({ module: 'control' }) })
+    const control = createControlPlane({ store: raft.store, members: () => members.list(), leading, log: log.child({ module: 'control' }), podEvictionTimeoutMs: config.podEvictionTimeoutMs, controllers: config.controllers })
     const podStatus = createPodStatusSink({ node: mesh.node, store: raft.store, leading, log: log.child({ module: 'pod-status' }), peerOf: name => members.list().find(m => m.name === name)?.peerId })
     const reporter = createStatusReporter({ node: mesh.node, nodeName: config.name, log: log.child({ module: 'pod-status' }), local: msg => { podStatus.deliver(msg) } })
     const kubeletLog = log.child({ module: 'kubelet' })

@@ -35,9 +35,41 @@ export interface AgentConfig {
   readonly backoffMaxMs: number
   /** The Docker engine's socket. */
   readonly dockerSocket: string
+  /** A node not Ready this long has its pods deleted, to be replaced elsewhere, ms. */
+  readonly podEvictionTimeoutMs: number
+  /** The leader's loops this agent runs when it leads (`--controllers`, as kube-controller-manager takes it). */
+  readonly controllers: readonly ControllerName[]
 }
 
-export type AgentInit = Partial<Omit<AgentConfig, 'members'>> & { members?: Partial<MembersConfig> }
+/** The leader's loops, by the names `--controllers` takes. */
+export const CONTROLLERS = ['nodes', 'nodelifecycle', 'garbagecollector', 'deployment', 'replicaset', 'scheduler'] as const
+export type ControllerName = typeof CONTROLLERS[number]
+
+/**
+ * `--controllers`: a comma-separated list of names, `*` for all of them, and
+ * `-NAME` to leave one out (`*,-scheduler`), as kube-controller-manager reads
+ * its flag of the same name.
+ */
+export function parseControllers (spec: string, problems: string[]): ControllerName[] {
+  const on = new Set<ControllerName>()
+  for (const raw of spec.split(',').map(x => x.trim()).filter(x => x !== '')) {
+    const off = raw.startsWith('-')
+    const name = off ? raw.slice(1) : raw
+    if (name === '*' && !off) {
+      for (const c of CONTROLLERS) on.add(c)
+      continue
+    }
+    if (!(CONTROLLERS as readonly string[]).includes(name)) {
+      problems.push(`--controllers: unknown controller ${JSON.stringify(name)} (known: ${CONTROLLERS.join(', ')}, or *)`)
+      continue
+    }
+    if (off) on.delete(name as ControllerName)
+    else on.add(name as ControllerName)
+  }
+  return CONTROLLERS.filter(c => on.has(c))
+}
+
+export type AgentInit = Partial<Omit<AgentConfig, 'members' | 'controllers'>> & { members?: Partial<MembersConfig>, controllers?: string | readonly ControllerName[] }
 
 /** `/var/lib/shoal` for root, else `~/.shoal`. */
 export function defaultDataDir (): string {
@@ -99,14 +131,17 @@ export function resolveAgentConfig (init: AgentInit = {}): AgentConfig {
   if (!Number.isInteger(raftTickMs) || raftTickMs < 5 || raftTickMs > 1000) problems.push(`--raft-tick-ms must be 5-1000, got ${String(raftTickMs)}`)
   const voterGraceMs = init.voterGraceMs ?? 2000
   if (!Number.isInteger(voterGraceMs) || voterGraceMs < 0) problems.push(`--voter-grace-ms must be a non-negative number of ms, got ${String(voterGraceMs)}`)
-  if (problems.length > 0 || members === undefined) throw new InvalidConfigError(problems)
   const backoffInitialMs = init.backoffInitialMs ?? 10_000
   const backoffMaxMs = init.backoffMaxMs ?? 300_000
   if (!Number.isInteger(backoffInitialMs) || backoffInitialMs < 1) problems.push(`--backoff-initial-ms must be a positive number of ms, got ${String(backoffInitialMs)}`)
   if (!Number.isInteger(backoffMaxMs) || backoffMaxMs < backoffInitialMs) problems.push(`--backoff-max-ms must be a number of ms no less than --backoff-initial-ms, got ${String(backoffMaxMs)}`)
+  const podEvictionTimeoutMs = init.podEvictionTimeoutMs ?? 3000
+  if (!Number.isInteger(podEvictionTimeoutMs) || podEvictionTimeoutMs < 0) problems.push(`--pod-eviction-timeout-ms must be a non-negative number of ms, got ${String(podEvictionTimeoutMs)}`)
+  const controllers = parseControllers(typeof init.controllers === 'string' ? init.controllers : init.controllers?.join(',') ?? '*', problems)
   const dockerSocket = init.dockerSocket ?? '/var/run/docker.sock'
   if (dockerSocket === '') problems.push('--docker-socket must be a path')
-  return Object.freeze({ dataDir: init.dataDir ?? defaultDataDir(), name, bind, advertise, port, apiPort, join: init.join, token: init.token, members, voters, raftTickMs, voterGraceMs, backoffInitialMs, backoffMaxMs, dockerSocket })
+  if (problems.length > 0 || members === undefined) throw new InvalidConfigError(problems)
+  return Object.freeze({ dataDir: init.dataDir ?? defaultDataDir(), name, bind, advertise, port, apiPort, join: init.join, token: init.token, members, voters, raftTickMs, voterGraceMs, backoffInitialMs, backoffMaxMs, dockerSocket, podEvictionTimeoutMs, controllers })
 }
 
 /** Parse `HOST`, `HOST:PORT`, `[V6]` or `[V6]:PORT`. */

@@ -1,6 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import type { BatchResult, KubeObject, Member, ObjectCommand, Result } from '@shoal/core'
 import { reconcileNodes } from '@shoal/core/controllers/nodes.ts'
+import { reconcileNodeLifecycle } from '@shoal/core/controllers/node-lifecycle.ts'
+import { collectGarbage, GC_KINDS } from '@shoal/core/controllers/gc.ts'
+import { reconcileDeployments } from '@shoal/core/controllers/deployment.ts'
+import { reconcileReplicaSets } from '@shoal/core/controllers/replicaset.ts'
 import { batchOf, bindingBatches, bindingCommands, schedule, splitBatchResult, unschedulableCommands, type BindingPlan, type EventIds } from '@shoal/core/scheduler/index.ts'
 import type { ReplicatedStore } from '../store/replicated-store.ts'
 import type { Logger } from '../log.ts'
@@ -12,6 +16,10 @@ export interface ControlPlaneComponents {
   /** True while this agent leads Raft: only the leader runs the controllers. */
   readonly leading: () => boolean
   readonly log: Logger
+  /** How long a node may be not Ready before its pods are deleted (and replaced elsewhere), ms. */
+  readonly podEvictionTimeoutMs?: number
+  /** The loops to run (default all); see config.ts CONTROLLERS. */
+  readonly controllers?: readonly string[]
 }
 
 export interface ControlPlane {
@@ -28,6 +36,11 @@ const WATCHED = ['pods', 'nodes', 'replicasets', 'deployments'] as const
 
 const rfc3339 = (): string => new Date().toISOString().replace(/\.\d+Z$/, 'Z')
 
+/** Kubernetes' alphabet for generated name suffixes (no vowels, no look-alikes). */
+const SUFFIX_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789'
+const suffix = (): string => [...randomBytes(5)].map(b => SUFFIX_ALPHABET[b % SUFFIX_ALPHABET.length]).join('')
+const eventName = (object: string): string => `${object}.${randomBytes(8).toString('hex')}`
+
 /**
  * The master's loops: on the agent that leads Raft, the controllers and the
  * scheduler run against the local replica and propose what they decide. A
@@ -43,8 +56,12 @@ export function createControlPlane (c: ControlPlaneComponents): ControlPlane {
   let round: Promise<void> | undefined
   let again = false
   let stopped = false
+  /** This agent, leading, has applied everything committed before its leadership. */
+  let caughtUp = false
   const watches: Array<() => void> = []
   const ids: EventIds = { eventName: pod => `${pod.metadata.name}.${randomBytes(8).toString('hex')}`, uid: () => randomUUID() }
+
+  const on = (name: string): boolean => c.controllers === undefined || c.controllers.includes(name)
 
   const list = (resource: string): readonly KubeObject[] => {
     const r = c.store.local.list(resource, {})
@@ -86,11 +103,39 @@ export function createControlPlane (c: ControlPlaneComponents): ControlPlane {
     await writeEach('scheduler', result.unschedulable.flatMap(u => unschedulableCommands(u, now, ids)))
   }
 
+  /**
+   * One round, each controller reading what the ones before it wrote: Nodes
+   * from membership; pods of nodes gone NotReady evicted; orphans collected;
+   * Deployments → ReplicaSets → Pods; then the scheduler binds what is
+   * pending. A new leader first waits until its replica has everything the
+   * old one committed, so it never acts on a view older than its
+   * predecessor's last round (that is what keeps a pod from being created
+   * twice for one slot).
+   */
   const reconcile = async (): Promise<void> => {
-    if (!c.leading()) return
+    if (!c.leading()) {
+      caughtUp = false
+      return
+    }
+    if (!caughtUp) {
+      await c.store.barrier()
+      caughtUp = true
+    }
     const now = rfc3339()
-    await nodes(now)
-    await scheduler(now)
+    if (on('nodes')) await nodes(now)
+    if (on('nodelifecycle')) {
+      await writeEach('node-lifecycle', reconcileNodeLifecycle({
+      nodes: list('nodes'),
+      pods: list('pods'),
+      now,
+      eventName,
+        ...(c.podEvictionTimeoutMs !== undefined ? { podEvictionTimeoutSeconds: c.podEvictionTimeoutMs / 1000 } : {})
+      }))
+    }
+    if (on('garbagecollector')) await writeEach('gc', collectGarbage({ resources: GC_KINDS.map(k => ({ kind: k.kind, resource: k.resource, items: list(k.resource) })), now }))
+    if (on('deployment')) await writeEach('deployments', reconcileDeployments({ deployments: list('deployments'), replicaSets: list('replicasets'), pods: list('pods'), now, eventName }))
+    if (on('replicaset')) await writeEach('replicasets', reconcileReplicaSets({ replicaSets: list('replicasets'), pods: list('pods'), now, podNameSuffix: suffix, eventName }))
+    if (on('scheduler')) await scheduler(now)
   }
 
   const run = (): void => {

@@ -18,6 +18,8 @@ export interface AgentFlags {
   backoffInitialMs?: number
   backoffMaxMs?: number
   dockerSocket?: string
+  podEvictionTimeoutMs?: number
+  controllers?: string
   logLevel?: string
 }
 
@@ -48,6 +50,8 @@ export function agentInitFrom (flags: AgentFlags, env: NodeJS.ProcessEnv): Agent
     backoffInitialMs: num(flags.backoffInitialMs, 'SHOAL_BACKOFF_INITIAL_MS'),
     backoffMaxMs: num(flags.backoffMaxMs, 'SHOAL_BACKOFF_MAX_MS'),
     dockerSocket: str(flags.dockerSocket, 'SHOAL_DOCKER_SOCKET'),
+    podEvictionTimeoutMs: num(flags.podEvictionTimeoutMs, 'SHOAL_POD_EVICTION_TIMEOUT_MS'),
+    controllers: str(flags.controllers, 'SHOAL_CONTROLLERS'),
     members: dropUndefined(members)
   })
 }
