@@ -186,6 +186,41 @@ spec:
     assert.deepEqual((await a1.getJson('/apis/apps/v1/namespaces/default/replicasets')).items, [])
   })
 
+  it('drain moves a node\'s pods to the others and leaves it cordoned; uncordon takes pods again', async () => {
+    const file = join(scratch.path, 'spread.yaml')
+    writeFileSync(file, `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: spread}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: spread}}
+  template:
+    metadata: {labels: {app: spread}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers: [{name: c, image: shoal-test/busybox:1, command: [sleep, '3600']}]
+`)
+    await sh(['apply', '-f', file])
+    const before = await waitFor('three Ready spread pods', async () => await readyPods('spread', 3), { timeoutMs: 20_000 })
+    const onA2 = before.filter(p => p.spec.nodeName === a2.name).map(p => p.metadata.name)
+    assert.ok(onA2.length >= 1)
+    const drained = await sh(['drain', a2.name, '--timeout=60s'])
+    assert.match(drained.stdout, new RegExp(`node/${a2.name} cordoned`))
+    for (const name of onA2) assert.match(drained.stdout, new RegExp(`pod/${name} evicted`))
+    assert.match(drained.stdout, new RegExp(`node/${a2.name} drained\\n$`))
+    const after = await waitFor('three Ready spread pods off the drained node', async () => {
+      const items = await readyPods('spread', 3)
+      return items !== false && items.every(p => p.spec.nodeName !== a2.name) ? items : false
+    }, { timeoutMs: 20_000 })
+    assert.equal(after.length, 3)
+    assert.equal((await a1.getJson(`/api/v1/nodes/${a2.name}`)).spec.unschedulable, true)
+    assert.match((await sh(['uncordon', a2.name])).stdout, new RegExp(`node/${a2.name} uncordoned`))
+    await sh(['scale', 'deployment', 'spread', '--replicas=6'])
+    const six = await waitFor('six Ready spread pods', async () => await readyPods('spread', 6), { timeoutMs: 20_000 })
+    assert.ok(six.some(p => p.spec.nodeName === a2.name), 'the uncordoned node takes pods again')
+    await sh(['delete', '-f', file])
+  })
+
   it('the leader killed in the middle of a scale-up: the new leader finishes it, one pod per slot', async () => {
     const file = join(scratch.path, 'grow.yaml')
     writeFileSync(file, `apiVersion: apps/v1

@@ -10,7 +10,8 @@ const benches: Record<string, () => Promise<string | string[]>> = {
   detect: async () => await failureDetectionAndIdle(10),
   raft: async () => await consensusBench(),
   api: async () => await (await import('./api.bench.ts')).apiBench(),
-  pods: async () => await (await import('./pods.bench.ts')).podsBench()
+  pods: async () => await (await import('./pods.bench.ts')).podsBench(),
+  control: async () => await (await import('./control.bench.ts')).controlBench()
 }
 
 const wanted = process.argv.slice(2)
