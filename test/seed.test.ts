@@ -11,6 +11,8 @@ import { raftStatus } from './helpers/store.ts'
 const run = promisify(execFile)
 type Json = any
 
+const haveKubectl = await new Promise<boolean>(resolve => execFile(process.env.KUBECTL ?? 'kubectl', ['version', '--client'], err => { resolve(err === null) }))
+
 /** Containers in Docker of node `node` (its kubelet's label), running or not. */
 async function containersOf (node: string): Promise<Array<{ id: string, pod: string, role: string, state: string }>> {
   const { stdout } = await run('docker', ['ps', '-a', '--no-trunc', '--filter', `label=io.shoal.node=${node}`, '--format', '{{.ID}} {{.Label "io.shoal.pod.name"}} {{.Label "io.shoal.role"}} {{.State}}'])
@@ -149,6 +151,21 @@ describe('the seed scenario: three agents, deployments, scaling, self-healing', 
     }, { timeoutMs: 20_000 })
     const history = await sh(['rollout', 'history', 'deployment/first-app'])
     assert.match(history.stdout, /\n2\s+<none>\n3\s+<none>\n/)
+  })
+
+  it('the stock kubectl follows a rollout and undoes it', { skip: haveKubectl ? false : 'kubectl is not installed on this machine' }, async () => {
+    const kubectl = async (args: string[]): Promise<{ stdout: string, stderr: string }> =>
+      await run(process.env.KUBECTL ?? 'kubectl', [`--kubeconfig=${a2.kubeconfig}`, `--cache-dir=${join(scratch.path, 'kube-cache')}`, ...args], { timeout: 90_000 })
+    await kubectl(['set', 'image', 'deployment/first-app', 'web=shoal-test/web:2'])
+    const status = await kubectl(['rollout', 'status', 'deployment/first-app', '--timeout=60s'])
+    assert.match(status.stdout, /deployment "first-app" successfully rolled out/)
+    const undo = await kubectl(['rollout', 'undo', 'deployment/first-app'])
+    assert.match(undo.stdout, /deployment\.apps\/first-app rolled back/)
+    await kubectl(['rollout', 'status', 'deployment/first-app', '--timeout=60s'])
+    await waitFor('three Ready pods of web:1 after kubectl undo', async () => {
+      const items = await readyPods('first-app', 3)
+      return items !== false && items.every(p => p.spec.containers[0].image === 'shoal-test/web:1')
+    }, { timeoutMs: 30_000 })
   })
 
   it('apply -f of a YAML Deployment; then delete: every container gone', async () => {
