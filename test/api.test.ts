@@ -162,6 +162,21 @@ describe('the API of a three-agent cluster', () => {
     assert.equal((await a2.request('POST', '/api/v1/namespaces/default/pods/lonely/exec?command=ls')).status, 400)
   })
 
+  it('DELETE takes Kubernetes\' DeleteOptions: an unknown propagationPolicy is a 400 and deletes nothing; a stale precondition a 409', async () => {
+    const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'doomed' }, data: { a: '1' } }
+    const created = await a1.request('POST', '/api/v1/namespaces/default/configmaps', { json: cm })
+    assert.equal(created.status, 201, created.text)
+    const bad = await a1.request('DELETE', '/api/v1/namespaces/default/configmaps/doomed', { json: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Sideways' } })
+    assert.equal(bad.status, 400)
+    assert.match(JSON.parse(bad.text).message, /^propagationPolicy: Unsupported value: "Sideways"/)
+    const stale = await a1.request('DELETE', '/api/v1/namespaces/default/configmaps/doomed', { json: { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { uid: 'not-its-uid' } } })
+    assert.equal(stale.status, 409, stale.text)
+    assert.equal((await a1.request('GET', '/api/v1/namespaces/default/configmaps/doomed')).status, 200)
+    const ok = await a1.request('DELETE', '/api/v1/namespaces/default/configmaps/doomed', { json: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Foreground' } })
+    assert.equal(ok.status, 200, ok.text)
+    assert.equal((await a1.request('GET', '/api/v1/namespaces/default/configmaps/doomed')).status, 404)
+  })
+
   it('the kubeconfig is owner-only and carries the CA and the token', () => {
     assert.equal(statSync(a1.kubeconfig).mode & 0o777, 0o600)
     const text = readFileSync(a1.kubeconfig, 'utf8')

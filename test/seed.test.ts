@@ -238,6 +238,37 @@ spec:
     await sh(['delete', '-f', file])
   })
 
+  it('delete --cascade=orphan leaves the ReplicaSet and its pods running; --cascade=foreground takes them all at once', async () => {
+    const file = join(scratch.path, 'orphanage.yaml')
+    writeFileSync(file, `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: orphanage}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: orphanage}}
+  template:
+    metadata: {labels: {app: orphanage}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers: [{name: c, image: shoal-test/busybox:1, command: [sleep, '3600']}]
+`)
+    await sh(['apply', '-f', file])
+    const running = await waitFor('two Ready orphanage pods', async () => await readyPods('orphanage', 2), { timeoutMs: 20_000 })
+    await sh(['delete', 'deployment', 'orphanage', '--cascade=orphan'])
+    const rsList = async (): Promise<Json[]> => (await a1.getJson('/apis/apps/v1/namespaces/default/replicasets?labelSelector=app%3Dorphanage')).items
+    const [rs] = await rsList()
+    assert.ok(rs !== undefined, 'the ReplicaSet stays')
+    assert.equal(rs.metadata.ownerReferences, undefined, 'without its owner')
+    // A Deployment created now is seen by a control round that also runs the garbage collector: after it, the orphans must still be there.
+    await sh(['create', 'deployment', 'round-marker', '--image=shoal-test/web:1', '--replicas=0'])
+    await waitFor('a control round after the orphaning', async () => (await a1.getJson('/apis/apps/v1/namespaces/default/deployments/round-marker')).status?.observedGeneration === 1)
+    await sh(['delete', 'deployment', 'round-marker'])
+    assert.deepEqual((await pods('orphanage')).map(p => p.metadata.uid).sort(), running.map(p => p.metadata.uid).sort())
+    await sh(['delete', 'replicaset', rs.metadata.name, '--cascade=foreground'])
+    assert.deepEqual(await rsList(), [])
+    assert.deepEqual(await pods('orphanage'), [], 'the pods went in the same step')
+  })
+
   it('the leader killed in the middle of a scale-up: the new leader finishes it, one pod per slot', async () => {
     const file = join(scratch.path, 'grow.yaml')
     writeFileSync(file, `apiVersion: apps/v1

@@ -6,6 +6,7 @@ import { Reply, StreamReply } from './status.ts'
 import type { IncomingMessage } from 'node:http'
 import type { PodIO } from '../kubelet/pod-io.ts'
 import { logOptions, podTarget, queryFlag, streamExec, streamLogs } from './pod-stream.ts'
+import { deleteOptionsOf, deletionCommand } from './delete.ts'
 
 /**
  * The Kubernetes API, as stock kubectl needs it (see
@@ -338,8 +339,22 @@ export function kubeRoutes (store: Store, write: Write, podIO: PodIOFor = () => 
     const obj = admit(k, namespace, body, name, { query, options: 'UpdateOptions', warnings, current: part === 'object' ? store().get(k.resource, namespace, name) : undefined })
     return replyWith(200, await commit(write, k, name, { op: 'update', resource: k.resource, object: obj, now: '', ...scopeOf(k, part) }), warnings)
   }
-  const remove = async (k: KindInfo, namespace: string, name: string): Promise<KubeObject> =>
-    await commit(write, k, name, { op: 'delete', resource: k.resource, namespace, name })
+  /** DELETE with Kubernetes' propagationPolicy (delete.ts): Background (default), Foreground, Orphan. */
+  const remove = async (k: KindInfo, namespace: string, name: string, body?: unknown, query = new URLSearchParams()): Promise<KubeObject> => {
+    const { policy, preconditions } = deleteOptionsOf(body, query)
+    const target = store().get(k.resource, namespace, name)
+    if (target === undefined || policy === 'Background') {
+      return await commit(write, k, name, { op: 'delete', resource: k.resource, namespace, name, ...(Object.keys(preconditions).length > 0 ? { precondition: preconditions } : {}) })
+    }
+    const cmd = deletionCommand(store(), k, target, policy, preconditions)
+    if (cmd.op !== 'batch') return await commit(write, k, name, cmd)
+    const r = await write(cmd) as BatchResult
+    const own = r.results[r.results.length - 1]
+    if (own !== undefined && own.ok) return { ...own.object, apiVersion: k.apiVersion, kind: k.kind }
+    const cause = r.results.find(x => !x.ok && x.aborted !== true)
+    if (cause !== undefined && !cause.ok) throw failed(k, name, cause.reason === 'NotFound' || cause.reason === 'Conflict' ? { ...cause, reason: 'Conflict', code: 409, message: `Operation cannot be fulfilled on ${qualifiedResource(k)} "${name}": its dependents changed while it was being deleted; try again` } : cause)
+    throw new ShoalError('InternalError', 500, `deleting ${qualifiedResource(k)} "${name}" failed`)
+  }
   /**
    * Every patch is read-modify-write: apply it to the local replica's object,
    * admit the result as an update (so a patch is validated like a PUT), and
@@ -373,8 +388,8 @@ export function kubeRoutes (store: Store, write: Write, podIO: PodIOFor = () => 
     routes[`POST ${prefix}/:resource`] = async (p, q, body) => await create(clusterKind(g, p.resource!), '', body, q)
     routes[`PUT ${nsItem}`] = async (p, q, body) => await update(kindOr404(g, p.resource!), p.namespace!, p.name!, body, 'object', q)
     routes[`PUT ${clusterItem}`] = async (p, q, body) => await update(clusterKind(g, p.resource!), '', p.name!, body, 'object', q)
-    routes[`DELETE ${nsItem}`] = async p => await remove(kindOr404(g, p.resource!), p.namespace!, p.name!)
-    routes[`DELETE ${clusterItem}`] = async p => await remove(clusterKind(g, p.resource!), '', p.name!)
+    routes[`DELETE ${nsItem}`] = async (p, q, body) => await remove(kindOr404(g, p.resource!), p.namespace!, p.name!, body, q)
+    routes[`DELETE ${clusterItem}`] = async (p, q, body) => await remove(clusterKind(g, p.resource!), '', p.name!, body, q)
     routes[`PATCH ${nsItem}`] = async (p, q, body, ct) => await patch(kindOr404(g, p.resource!), p.namespace!, p.name!, body, ct, 'object', q)
     routes[`PATCH ${clusterItem}`] = async (p, q, body, ct) => await patch(clusterKind(g, p.resource!), '', p.name!, body, ct, 'object', q)
     // The status subresource, for the kinds that have one.

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { namedTargets } from './delete.ts'
+import { cascadeFlag, namedTargets } from './delete.ts'
 
 describe('delete arguments', () => {
   const named = (args: string[]): string[] => namedTargets(args).map(t => `${t.kind.resource}/${t.name}`)
@@ -14,5 +14,16 @@ describe('delete arguments', () => {
   it('refuses a mix of both forms and an unknown kind', () => {
     assert.throws(() => named(['deploy', 'svc/web']), /either KIND NAME\.\.\. or KIND\/NAME/)
     assert.throws(() => named(['widgets', 'w']), /the server doesn't have a resource type "widgets"/)
+  })
+})
+
+describe('--cascade', () => {
+  it('reads kubectl\'s values: background (default, true), foreground, orphan (false)', () => {
+    assert.equal(cascadeFlag(undefined), 'Background')
+    assert.equal(cascadeFlag('true'), 'Background')
+    assert.equal(cascadeFlag('Foreground'), 'Foreground')
+    assert.equal(cascadeFlag('orphan'), 'Orphan')
+    assert.equal(cascadeFlag(false), 'Orphan')
+    assert.throws(() => cascadeFlag('sideways'), { message: 'invalid cascade value (sideways). Must be "background", "foreground", or "orphan"' })
   })
 })

@@ -26,6 +26,16 @@ interface DeleteFlags extends ConnectionFlags {
   selector?: unknown
   all?: unknown
   ignoreNotFound?: unknown
+  cascade?: unknown
+}
+
+/** `--cascade`: kubectl's background (the default, also `true`), foreground, or orphan (also `false`). */
+export function cascadeFlag (value: unknown): 'Background' | 'Foreground' | 'Orphan' {
+  const text = value === undefined || value === true ? 'background' : value === false ? 'orphan' : String(Array.isArray(value) ? value[value.length - 1] : value).toLowerCase()
+  if (text === 'background' || text === 'true') return 'Background'
+  if (text === 'foreground') return 'Foreground'
+  if (text === 'orphan' || text === 'false') return 'Orphan'
+  throw new CliError(`invalid cascade value (${String(value)}). Must be "background", "foreground", or "orphan"`)
 }
 
 /** `deploy web api`, `deploy,svc web`, `deploy/web svc/web`: the kinds and names typed. */
@@ -81,12 +91,13 @@ async function doomedOf (target: Target, args: readonly string[], flags: DeleteF
 
 async function remove (args: readonly string[], flags: DeleteFlags): Promise<void> {
   const ignoreNotFound = boolFlag(flags.ignoreNotFound, '--ignore-not-found', false)
+  const propagationPolicy = cascadeFlag(flags.cascade)
   const target = connect(flags)
   const doomed = await doomedOf(target, args, flags)
   let failed = false
   for (const d of doomed) {
     try {
-      await kubeRequest(target, 'DELETE', resourcePath(d.kind, d.namespace, d.name), { propagationPolicy: 'Background' })
+      await kubeRequest(target, 'DELETE', resourcePath(d.kind, d.namespace, d.name), { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy })
       process.stdout.write(`${quotedRef(d.kind, d.name)} deleted\n`)
     } catch (err) {
       if (!(err instanceof ServerError)) throw err
@@ -105,6 +116,7 @@ export function registerDelete (cli: CAC): void {
     .option('-l, --selector <selector>', 'delete the objects of the kinds given whose labels match (app=web,tier!=db)')
     .option('--all', 'delete every object of the kinds given in the namespace')
     .option('--ignore-not-found', 'a missing object is not an error')
+    .option('--cascade <policy>', 'background (default: dependents are removed after), foreground (with its dependents, at once) or orphan (dependents stay)')
     .example('shoal delete deployment web')
     .example('shoal delete deploy/web svc/web')
     .example('shoal delete deployments,services -l app=web')
