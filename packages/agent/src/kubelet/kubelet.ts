@@ -506,6 +506,7 @@ export function createKubelet (c: KubeletComponents): Kubelet {
         }
       }
       await events.flush()
+      await c.runtime.close().catch(() => {})
     }
   }
 }
