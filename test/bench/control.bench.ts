@@ -8,6 +8,7 @@ import { AgentProcess, removeNodeContainers, scratchDir, shoal } from '../helper
 import { raftStatus } from '../helpers/store.ts'
 import { waitFor } from '../helpers/wait.ts'
 import { percentile } from './stats.ts'
+import { enterSwarm, leaveSwarm } from './swarm.ts'
 
 /**
  * Control plane benchmark (issue 6's "Measure"):
@@ -398,21 +399,8 @@ async function pollRunning (docker: Docker, what: string, pred: (running: Docker
 }
 
 async function swarmConvergence (lines: string[], docker: Docker): Promise<SwarmConvergence | undefined> {
-  const info = await docker.info() as { Swarm?: { LocalNodeState?: string, ControlAvailable?: boolean } }
-  const state = info.Swarm?.LocalNodeState ?? 'unknown'
-  let initialised = false
-  if (state === 'inactive') {
-    try {
-      await run('docker', ['swarm', 'init', '--advertise-addr', '127.0.0.1'])
-      initialised = true
-    } catch (err) {
-      lines.push(`swarm: SKIPPED, \`docker swarm init --advertise-addr 127.0.0.1\` failed: ${String((err as { stderr?: string }).stderr ?? (err as Error).message).trim().slice(0, 200)}`)
-      return undefined
-    }
-  } else if (state !== 'active' || info.Swarm?.ControlAvailable !== true) {
-    lines.push(`swarm: SKIPPED, this engine is in swarm state "${state}"`)
-    return undefined
-  }
+  const swarm = await enterSwarm(lines, docker)
+  if (swarm === undefined) return undefined
   try {
     await removeService(docker)
     // By image ID: the swarm executor then skips asking a registry (none is reachable here), as Shoal's IfNotPresent does.
@@ -426,7 +414,7 @@ async function swarmConvergence (lines: string[], docker: Docker): Promise<Swarm
     await run('docker', ['service', 'scale', '--detach', `${SWARM_SERVICE}=${REPLICAS}`])
     const t1 = epochNow()
     const all = await pollRunning(docker, `${REPLICAS} swarm containers running`, r => r.length >= REPLICAS)
-    lines.push(`swarm (${state === 'inactive' ? 'initialised for the bench' : 'the engine\'s swarm'}, one engine), \`docker service scale ${SWARM_SERVICE}=${REPLICAS} --detach\` from 0: → ${REPLICAS} containers running ${ms(all - t0)} ms (CLI took ${ms(t1 - t0)} ms; from its exit ${ms(all - t1)} ms)`)
+    lines.push(`swarm (${swarm.initialised ? 'initialised for the bench' : 'the engine\'s swarm'}, one engine), \`docker service scale ${SWARM_SERVICE}=${REPLICAS} --detach\` from 0: → ${REPLICAS} containers running ${ms(all - t0)} ms (CLI took ${ms(t1 - t0)} ms; from its exit ${ms(all - t1)} ms)`)
 
     const kill = async (n: number): Promise<number> => {
       const victims = (await swarmRunning(docker)).slice(0, n).map(c => c.Id)
@@ -442,7 +430,7 @@ async function swarmConvergence (lines: string[], docker: Docker): Promise<Swarm
     return { scaleFromStart: all - t0, scaleFromExit: all - t1, killOne, killThird }
   } finally {
     await removeService(docker).catch(() => {})
-    if (initialised) await run('docker', ['swarm', 'leave', '--force']).catch((err: Error) => { lines.push(`swarm: could not leave the swarm: ${err.message}`) })
+    await leaveSwarm(lines, swarm)
   }
 }
 

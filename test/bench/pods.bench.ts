@@ -6,6 +6,7 @@ import { AgentProcess, scratchDir } from '../helpers/agents.ts'
 import { waitFor } from '../helpers/wait.ts'
 import { cpuMs } from './load.ts'
 import { percentile } from './stats.ts'
+import { enterSwarm, leaveSwarm } from './swarm.ts'
 
 /**
  * Pod startup benchmark (issue 5's "Measure"), with Docker Swarm as the
@@ -351,21 +352,8 @@ async function createService (docker: Docker, name: string, image: string, repli
 }
 
 async function swarmBench (lines: string[], docker: Docker): Promise<SwarmFigures | undefined> {
-  const info = await docker.info() as { Swarm?: { LocalNodeState?: string, ControlAvailable?: boolean } }
-  const state = info.Swarm?.LocalNodeState ?? 'unknown'
-  let initialised = false
-  if (state === 'inactive') {
-    try {
-      await run('docker', ['swarm', 'init', '--advertise-addr', '127.0.0.1'])
-      initialised = true
-    } catch (err) {
-      lines.push(`swarm: SKIPPED, \`docker swarm init --advertise-addr 127.0.0.1\` failed: ${String((err as { stderr?: string }).stderr ?? (err as Error).message).trim().slice(0, 200)}`)
-      return undefined
-    }
-  } else if (state !== 'active' || info.Swarm?.ControlAvailable !== true) {
-    lines.push(`swarm: SKIPPED, this engine is in swarm state "${state}"${state === 'active' ? ' as a worker (services need a manager)' : ''}`)
-    return undefined
-  }
+  const swarm = await enterSwarm(lines, docker)
+  if (swarm === undefined) return undefined
   let events: EventLog | undefined
   try {
     await removeSwarmServices(docker) // leftovers of a run that was killed
@@ -390,7 +378,7 @@ async function swarmBench (lines: string[], docker: Docker): Promise<SwarmFigure
       byTag = `; by tag (${IMAGE}): no container within ${RUN_TIMEOUT_MS / 1000} s (${(err as Error).message.slice(0, 120)})`
     }
     await removeSwarmServices(docker)
-    lines.push(`swarm (${state === 'inactive' ? 'initialised for the bench' : 'the engine\'s existing swarm'}), first service (not counted): ${ms(cold.starts[0]!)} ms${byTag}`)
+    lines.push(`swarm (${swarm.initialised ? 'initialised for the bench' : 'the engine\'s existing swarm'}), first service (not counted): ${ms(cold.starts[0]!)} ms${byTag}`)
 
     const single: number[] = []
     for (let i = 0; i < SINGLE_ROUNDS; i++) {
@@ -407,7 +395,7 @@ async function swarmBench (lines: string[], docker: Docker): Promise<SwarmFigure
   } finally {
     events?.close()
     await removeSwarmServices(docker).catch(() => {})
-    if (initialised) await run('docker', ['swarm', 'leave', '--force']).catch((err: Error) => { lines.push(`swarm: could not leave the swarm: ${err.message}`) })
+    await leaveSwarm(lines, swarm)
   }
 }
 

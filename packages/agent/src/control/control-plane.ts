@@ -84,7 +84,7 @@ export function createControlPlane (c: ControlPlaneComponents): ControlPlane {
       kubeletVersion: v => `v1.32.0-shoal-${v}`,
       eventName: node => `${node}.${randomBytes(8).toString('hex')}`
     })
-    await writeEach('nodes', commands.map(cmd => cmd.op === 'create' ? { ...cmd, uid: randomUUID() } : cmd))
+    await writeEach('nodes', commands)
   }
 
   /** Bind pending pods: batches of bindings, each tried again without the pods that failed in it. */

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import type { BatchResult, Command, KubeObject, Result } from '@shoal/core'
 import type { KubeletEvent } from '@shoal/core/kubelet/index.ts'
+import { eventCommand } from '@shoal/core/controllers/common.ts'
 import type { Logger } from '../log.ts'
 
 /** How the recorder writes: the replicated store's write (through Raft). */
@@ -61,34 +62,20 @@ export function createEventRecorder (c: { node: string, write: EventWriter, now:
       }
       const name = `${pod.metadata.name}.${randomBytes(8).toString('hex')}`
       seen.set(key, { name, namespace, count: 1, first: time(now), lastMs: now, writtenMs: now })
-      track(c.write({
-        op: 'create',
-        resource: 'events',
-        uid: randomUUID(),
+      // A reference to the pod as the kubelet records one: no resourceVersion.
+      const involved = { apiVersion: 'v1', kind: 'Pod', metadata: { name: pod.metadata.name, namespace, uid: pod.metadata.uid } } as unknown as KubeObject
+      track(c.write(eventCommand({
+        name,
+        involved,
+        reason: event.reason,
+        message: event.message,
+        type: event.type,
+        component: 'kubelet',
+        host: c.node,
         now: time(now),
-        object: {
-          apiVersion: 'v1',
-          kind: 'Event',
-          metadata: { name, namespace },
-          involvedObject: {
-            kind: 'Pod',
-            namespace,
-            name: pod.metadata.name,
-            uid: pod.metadata.uid,
-            apiVersion: 'v1',
-            ...(event.containerName !== undefined && event.containerName !== '' ? { fieldPath: `spec.containers{${event.containerName}}` } : {})
-          },
-          reason: event.reason,
-          message: event.message,
-          type: event.type,
-          source: { component: 'kubelet', host: c.node },
-          firstTimestamp: time(now),
-          lastTimestamp: time(now),
-          count: 1,
-          reportingComponent: 'kubelet',
-          reportingInstance: c.node
-        }
-      }))
+        uid: randomUUID(),
+        ...(event.containerName !== undefined && event.containerName !== '' ? { fieldPath: `spec.containers{${event.containerName}}` } : {})
+      })))
     },
     async flush () {
       await Promise.allSettled([...pending])

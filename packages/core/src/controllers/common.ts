@@ -94,6 +94,14 @@ export interface EventInput {
   readonly type: 'Normal' | 'Warning'
   readonly component: string
   readonly now: string
+  /** What was done (`Binding`, `Scheduling`), as newer recorders say. */
+  readonly action?: string
+  /** The part of the object it is about: `spec.containers{web}`. */
+  readonly fieldPath?: string
+  /** The node of the component that records it (a kubelet's). */
+  readonly host?: string
+  /** The Event's uid; '' (the default) for the writer to fill in. */
+  readonly uid?: string
 }
 
 /** An Event about `involved`, as Kubernetes' event recorder writes one (`describe` and `get events` show it). */
@@ -110,18 +118,21 @@ export function eventCommand (e: EventInput): CreateCommand {
       name: involved.metadata.name,
       uid: involved.metadata.uid,
       apiVersion: involved.apiVersion,
-      resourceVersion: involved.metadata.resourceVersion
+      ...(involved.metadata.resourceVersion !== undefined ? { resourceVersion: involved.metadata.resourceVersion } : {}),
+      ...(e.fieldPath !== undefined ? { fieldPath: e.fieldPath } : {})
     },
     reason: e.reason,
     message: e.message,
     type: e.type,
-    source: { component: e.component },
+    ...(e.action !== undefined ? { action: e.action } : {}),
+    source: { component: e.component, ...(e.host !== undefined ? { host: e.host } : {}) },
     reportingComponent: e.component,
+    ...(e.host !== undefined ? { reportingInstance: e.host } : {}),
     firstTimestamp: e.now,
     lastTimestamp: e.now,
     count: 1
   }
-  return { op: 'create', resource: 'events', object, uid: '', now: e.now }
+  return { op: 'create', resource: 'events', object, uid: e.uid ?? '', now: e.now }
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Member } from '../members/types.ts'
 import type { KubeObject, ObjectCommand, ObjectInput } from '../store/types.ts'
 import { isJsonEqual } from '../store/merge-patch.ts'
+import { eventCommand } from './common.ts'
 
 /**
  * The node controller: one Node object per member, kept in step with what
@@ -94,21 +95,9 @@ export function nodeStatus (m: Member, previous: KubeObject | undefined, now: st
  */
 function readinessEvent (node: string, uid: string, ready: boolean, name: string, now: string): ObjectCommand {
   const reason = ready ? 'NodeReady' : 'NodeNotReady'
-  const object: ObjectInput = {
-    apiVersion: 'v1',
-    kind: 'Event',
-    metadata: { name, namespace: 'default' },
-    involvedObject: { kind: 'Node', name: node, uid, apiVersion: 'v1' },
-    reason,
-    message: `Node ${node} status is now: ${reason}`,
-    type: ready ? 'Normal' : 'Warning',
-    source: { component: 'node-controller' },
-    reportingComponent: 'node-controller',
-    firstTimestamp: now,
-    lastTimestamp: now,
-    count: 1
-  }
-  return { op: 'create', resource: 'events', object, uid: '', now }
+  // A reference to the Node, as Kubernetes' node controller records one: no resourceVersion.
+  const involved = { apiVersion: 'v1', kind: 'Node', metadata: { name: node, uid } } as unknown as KubeObject
+  return eventCommand({ name, involved, reason, message: `Node ${node} status is now: ${reason}`, type: ready ? 'Normal' : 'Warning', component: 'node-controller', now })
 }
 
 function isReady (status: unknown): boolean {

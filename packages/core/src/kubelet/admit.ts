@@ -1,5 +1,5 @@
 import type { KubeObject } from '../store/types.ts'
-import { containerRequests, podSpecOf } from './spec.ts'
+import { containerRequests, podSpecOf, type ContainerSpec } from './spec.ts'
 
 /**
  * The kubelet's admission (Kubernetes' predicate admit handler, the
@@ -23,18 +23,19 @@ export type Admission =
 /**
  * A pod's resource requests as Kubernetes counts them: the sum over its
  * containers (a container's limit when it has no request), or the largest
- * init container when that is more.
+ * init container when that is more. `perContainer` counts one container
+ * (the scheduler's scoring counts one that asks for nothing as 100m/200Mi).
  */
-export function podRequests (pod: KubeObject): { cpuMilli: number, memoryBytes: number } {
+export function podRequests (pod: KubeObject, perContainer: (c: ContainerSpec) => { cpuMilli: number, memoryBytes: number } = containerRequests): { cpuMilli: number, memoryBytes: number } {
   const spec = podSpecOf(pod)
   const sum = { cpuMilli: 0, memoryBytes: 0 }
   for (const c of spec.containers) {
-    const r = containerRequests(c)
+    const r = perContainer(c)
     sum.cpuMilli += r.cpuMilli
     sum.memoryBytes += r.memoryBytes
   }
   for (const c of spec.initContainers) {
-    const r = containerRequests(c)
+    const r = perContainer(c)
     sum.cpuMilli = Math.max(sum.cpuMilli, r.cpuMilli)
     sum.memoryBytes = Math.max(sum.memoryBytes, r.memoryBytes)
   }

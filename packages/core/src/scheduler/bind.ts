@@ -1,5 +1,6 @@
-import type { BatchCommand, BatchResult, CreateCommand, Failure, KubeObject, ObjectCommand, ObjectInput, PatchCommand } from '../store/types.ts'
+import type { BatchCommand, BatchResult, CreateCommand, Failure, KubeObject, ObjectCommand, PatchCommand } from '../store/types.ts'
 import { SCHEDULER_NAME } from './schedule.ts'
+import { eventCommand } from '../controllers/common.ts'
 import type { SchedulerResult, Unschedulable } from './types.ts'
 
 /**
@@ -61,22 +62,8 @@ export function bindCommand (pod: KubeObject, nodeName: string, now: string): Pa
 }
 
 function podEvent (pod: KubeObject, type: 'Normal' | 'Warning', reason: string, action: string, message: string, now: string, ids: EventIds): CreateCommand {
-  const object: ObjectInput = {
-    apiVersion: 'v1',
-    kind: 'Event',
-    metadata: { name: ids.eventName(pod), namespace: namespaceOf(pod) },
-    involvedObject: { kind: 'Pod', namespace: namespaceOf(pod), name: pod.metadata.name, uid: pod.metadata.uid, apiVersion: 'v1', resourceVersion: pod.metadata.resourceVersion },
-    reason,
-    message,
-    type,
-    action,
-    source: { component: SCHEDULER_NAME },
-    reportingComponent: SCHEDULER_NAME,
-    firstTimestamp: now,
-    lastTimestamp: now,
-    count: 1
-  }
-  return { op: 'create', resource: 'events', object, uid: ids.uid(), now }
+  const involved = { ...pod, apiVersion: 'v1', kind: 'Pod', metadata: { ...pod.metadata, namespace: namespaceOf(pod) } }
+  return eventCommand({ name: ids.eventName(pod), involved, reason, message, type, action, component: SCHEDULER_NAME, now, uid: ids.uid() })
 }
 
 /** `Successfully assigned default/web-1 to node-2`, as Kubernetes' scheduler records it. */

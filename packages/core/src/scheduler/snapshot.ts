@@ -1,6 +1,6 @@
 import type { KubeObject } from '../store/types.ts'
 import { podRequests } from '../kubelet/admit.ts'
-import { bytesOf, containerRequests, cpuMilli, podSpecOf } from '../kubelet/spec.ts'
+import { bytesOf, containerRequests, cpuMilli } from '../kubelet/spec.ts'
 import { parseQuantity } from '../api/validate-format.ts'
 import type { HostPort, Resources, Taint, Toleration } from './types.ts'
 
@@ -98,23 +98,10 @@ export function hostPortsOf (pod: KubeObject): HostPort[] {
 
 /** Requests with Kubernetes' scoring defaults for containers that ask for nothing (GetNonzeroRequests). */
 export function nonZeroRequests (pod: KubeObject): Resources {
-  const spec = podSpecOf(pod)
-  const sum = { cpuMilli: 0, memoryBytes: 0 }
-  const nonZero = (c: (typeof spec.containers)[number]): Resources => {
+  return podRequests(pod, c => {
     const r = containerRequests(c)
     return { cpuMilli: r.cpuMilli === 0 ? DEFAULT_CPU_MILLI_REQUEST : r.cpuMilli, memoryBytes: r.memoryBytes === 0 ? DEFAULT_MEMORY_REQUEST : r.memoryBytes }
-  }
-  for (const c of spec.containers) {
-    const r = nonZero(c)
-    sum.cpuMilli += r.cpuMilli
-    sum.memoryBytes += r.memoryBytes
-  }
-  for (const c of spec.initContainers) {
-    const r = nonZero(c)
-    sum.cpuMilli = Math.max(sum.cpuMilli, r.cpuMilli)
-    sum.memoryBytes = Math.max(sum.memoryBytes, r.memoryBytes)
-  }
-  return sum
+  })
 }
 
 export function podInfoOf (pod: KubeObject): PodInfo {
