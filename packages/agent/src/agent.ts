@@ -25,6 +25,8 @@ import { statusFor } from './api/status.ts'
 import { ClusterMismatchError, ConflictError, DataDirBusyError, JoinFailedError, ShoalError } from './errors.ts'
 import type { Logger } from './log.ts'
 import { VERSION } from './version.ts'
+import { createServiceProxy, type ServiceProxy } from './proxy/proxy.ts'
+import { loopbackClusterIPs } from './proxy/cluster-ips.ts'
 
 export interface Agent {
   readonly config: AgentConfig
@@ -52,6 +54,8 @@ interface Session {
   readonly reporter: StatusReporter
   podIOServer?: PodIOServer
   readonly podIOFor: (nodeName: string) => PodIO | undefined
+  /** Services: listens on this node, forwards to ready endpoints anywhere. */
+  readonly proxy: ServiceProxy
 }
 
 /**
@@ -183,10 +187,14 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
       log: kubeletLog,
       backoff: { initialMs: config.backoffInitialMs, maxMs: config.backoffMaxMs }
     })
+    const proxy = createServiceProxy({ node: config.name, address: config.advertise, store: () => store.local, writeEvent: async cmd => await store.write(cmd), clusterIPs: loopbackClusterIPs(log.child({ module: 'proxy' })), log: log.child({ module: 'proxy' }) })
     const describe = members.describeSelf
-    members.describeSelf = () => ({ ...describe?.(), runtime: kubelet.health() })
+    members.describeSelf = () => {
+      const failures = proxy.failures()
+      return { ...describe?.(), runtime: kubelet.health(), ...(failures.length > 0 ? { proxy: { failures } } : {}) }
+    }
     const podIOFor = podIOResolver({ node: mesh.node, self: config.name, local: kubelet.podIO, members: () => members.list() })
-    return { cluster, mesh, members, raft, control, podStatus, kubelet, reporter, podIOFor }
+    return { cluster, mesh, members, raft, control, podStatus, kubelet, reporter, podIOFor, proxy }
   }
 
   const startSession = async (s: Session): Promise<void> => {
@@ -196,6 +204,7 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
     s.podStatus.start()
     s.podIOServer = await servePodIO(s.mesh.node, s.kubelet.podIO, log.child({ module: 'pod-io' }))
     await s.kubelet.start()
+    s.proxy.start()
   }
 
   const joinThrough = async (mesh: Mesh, cluster: ClusterSecret, seed: string): Promise<KnownPeer[]> => {
@@ -222,6 +231,7 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
       await s.raft.handOff(HANDOFF_TIMEOUT_MS).catch(() => {})
       await s.members.leave(announce).catch((err: Error) => log.warn({ err: err.message }, 'could not announce leave'))
     }
+    await s.proxy.stop().catch((err: Error) => log.warn({ err: err.message }, 'proxy stop failed'))
     await s.kubelet.stop({ removeContainers }).catch((err: Error) => log.warn({ err: err.message }, 'kubelet stop failed'))
     await s.reporter.stop().catch(() => {})
     await s.podIOServer?.stop()

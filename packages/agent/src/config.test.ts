@@ -26,8 +26,8 @@ describe('parseHostPort', () => {
 describe('resolveAgentConfig', () => {
   it('--controllers: * is every loop, -NAME leaves one out, a list names them; an unknown name is refused', () => {
     const base = { name: 'n1', bind: '127.0.0.5', dataDir: '/tmp/x' }
-    assert.deepEqual(resolveAgentConfig(base).controllers, ['nodes', 'nodelifecycle', 'garbagecollector', 'deployment', 'replicaset', 'scheduler'])
-    assert.deepEqual(resolveAgentConfig({ ...base, controllers: '*,-scheduler,-deployment' }).controllers, ['nodes', 'nodelifecycle', 'garbagecollector', 'replicaset'])
+    assert.deepEqual(resolveAgentConfig(base).controllers, ['nodes', 'nodelifecycle', 'garbagecollector', 'deployment', 'replicaset', 'scheduler', 'endpoint', 'service'])
+    assert.deepEqual(resolveAgentConfig({ ...base, controllers: '*,-scheduler,-deployment' }).controllers, ['nodes', 'nodelifecycle', 'garbagecollector', 'replicaset', 'endpoint', 'service'])
     assert.deepEqual(resolveAgentConfig({ ...base, controllers: 'nodes' }).controllers, ['nodes'])
     assert.throws(() => resolveAgentConfig({ ...base, controllers: 'nodes,sheduler' }), (err: Error & { problems?: string[] }) => err.problems?.some(p => p.startsWith('--controllers: unknown controller "sheduler"')) === true)
     assert.throws(() => resolveAgentConfig({ ...base, backoffInitialMs: 5000, backoffMaxMs: 1000 }), (err: Error & { problems?: string[] }) => err.problems?.some(p => p.startsWith('--backoff-max-ms')) === true)

@@ -42,7 +42,7 @@ export interface AgentConfig {
 }
 
 /** The leader's loops, by the names `--controllers` takes. */
-export const CONTROLLERS = ['nodes', 'nodelifecycle', 'garbagecollector', 'deployment', 'replicaset', 'scheduler'] as const
+export const CONTROLLERS = ['nodes', 'nodelifecycle', 'garbagecollector', 'deployment', 'replicaset', 'scheduler', 'endpoint', 'service'] as const
 export type ControllerName = typeof CONTROLLERS[number]
 
 /**

@@ -5,6 +5,7 @@ import { reconcileNodeLifecycle } from '@shoal/core/controllers/node-lifecycle.t
 import { collectGarbage, GC_KINDS } from '@shoal/core/controllers/gc.ts'
 import { reconcileDeployments } from '@shoal/core/controllers/deployment.ts'
 import { reconcileReplicaSets } from '@shoal/core/controllers/replicaset.ts'
+import { reconcileEndpoints, reconcileServiceStatus, type ProxyFailure } from '@shoal/core/controllers/endpoints.ts'
 import { batchOf, bindingBatches, bindingCommands, schedule, splitBatchResult, unschedulableCommands, type BindingPlan, type EventIds } from '@shoal/core/scheduler/index.ts'
 import type { ReplicatedStore } from '../store/replicated-store.ts'
 import type { Logger } from '../log.ts'
@@ -32,7 +33,7 @@ const RECONCILE_MS = 250
 /** After a change in the store, how long the leader waits for more before a round, ms: changes arriving together are handled together. */
 const KICK_MS = 5
 /** The resources whose changes start a round at once. */
-const WATCHED = ['pods', 'nodes', 'replicasets', 'deployments'] as const
+const WATCHED = ['pods', 'nodes', 'replicasets', 'deployments', 'services'] as const
 
 const rfc3339 = (): string => new Date().toISOString().replace(/\.\d+Z$/, 'Z')
 
@@ -107,7 +108,7 @@ export function createControlPlane (c: ControlPlaneComponents): ControlPlane {
    * One round, each controller reading what the ones before it wrote: Nodes
    * from membership; pods of nodes gone NotReady evicted; orphans collected;
    * Deployments → ReplicaSets → Pods; then the scheduler binds what is
-   * pending. A new leader first waits until its replica has everything the
+   * pending; last, Services' Endpoints and status follow the pods and nodes. A new leader first waits until its replica has everything the
    * old one committed, so it never acts on a view older than its
    * predecessor's last round (that is what keeps a pod from being created
    * twice for one slot).
@@ -136,7 +137,13 @@ export function createControlPlane (c: ControlPlaneComponents): ControlPlane {
     if (on('deployment')) await writeEach('deployments', reconcileDeployments({ deployments: list('deployments'), replicaSets: list('replicasets'), pods: list('pods'), now, eventName }))
     if (on('replicaset')) await writeEach('replicasets', reconcileReplicaSets({ replicaSets: list('replicasets'), pods: list('pods'), now, podNameSuffix: suffix, eventName }))
     if (on('scheduler')) await scheduler(now)
+    if (on('endpoint')) await writeEach('endpoints', reconcileEndpoints({ services: list('services'), pods: list('pods'), endpoints: list('endpoints'), now }))
+    if (on('service')) await writeEach('services', reconcileServiceStatus({ services: list('services'), nodes: list('nodes'), failures: proxyFailures(), now }))
   }
+
+  /** What the alive members' proxies could not listen for, from their heartbeats. */
+  const proxyFailures = (): ProxyFailure[] =>
+    c.members().filter(m => m.state === 'alive').flatMap(m => (m.proxy?.failures ?? []).map(f => ({ node: m.name, service: f.service, message: f.message })))
 
   const run = (): void => {
     if (stopped) return

@@ -367,7 +367,8 @@ export function validateObjectUpdate (resource: string, obj: unknown, old: unkno
       if (!same(now.selector, was.selector)) out.push(invalid('spec.selector', now.selector ?? null, 'field is immutable'))
       break
     case 'services':
-      if (typeof was.clusterIP === 'string' && was.clusterIP !== '' && !same(now.clusterIP, was.clusterIP)) out.push(invalid('spec.clusterIP', now.clusterIP ?? '', 'field is immutable'))
+      // An update that leaves clusterIP out keeps the allocated one (the store fills it in), as Kubernetes' patchAllocatedValues does.
+      if (typeof was.clusterIP === 'string' && was.clusterIP !== '' && now.clusterIP !== undefined && now.clusterIP !== '' && !same(now.clusterIP, was.clusterIP)) out.push(invalid('spec.clusterIP', now.clusterIP ?? '', 'field is immutable'))
       break
     case 'pods':
       podSpecUpdate(out, now, was)

@@ -15,6 +15,14 @@ export interface MemberInfo {
   readonly raftIndex?: number
   /** Whether its container runtime answers; absent from agents that run no kubelet. */
   readonly runtime?: RuntimeHealth
+  /** Services its proxy could not listen for; absent when there are none. */
+  readonly proxy?: ProxyHealth
+}
+
+/** What a member's service proxy failed at: a Service's status names the nodes that do not serve it, and why. */
+export interface ProxyHealth {
+  /** At most 32: `service` is `namespace/name`, `message` the listen error. */
+  readonly failures: ReadonlyArray<{ readonly service: string, readonly message: string }>
 }
 
 /** A member's container runtime as its kubelet last saw it: Ready=False on its Node when down. */

@@ -15,6 +15,8 @@ describe('parseGossipMessage', () => {
     [{ type: 'alive', info: { ...info, capacity: { cpus: 1.5, memoryBytes: 1 } }, incarnation: 1 }, 'info.capacity: must have integer cpus and memoryBytes'],
     [{ type: 'alive', info: { ...info, runtime: { ready: false, message: 'docker is down' } }, incarnation: 1 }, undefined],
     [{ type: 'alive', info: { ...info, runtime: { ready: 'no' } }, incarnation: 1 }, 'info.runtime: must be { ready: boolean, message?: string }'],
+    [{ type: 'alive', info: { ...info, proxy: { failures: [{ service: 'default/web', message: 'listen tcp 127.0.0.1:80: address already in use' }] } }, incarnation: 1 }, undefined],
+    [{ type: 'alive', info: { ...info, proxy: { failures: [{ service: 'default/web' }] } }, incarnation: 1 }, 'info.proxy: must be { failures: [{ service, message }] } with at most 32 failures'],
     [{ type: 'dead', name: 'n1', incarnation: 1 }, 'from: must be a valid node name'],
     [{ type: 'leave', name: 'n1', incarnation: 1, reason: 'bored' }, 'reason: must be leave or shutdown'],
     [{ type: 'gossip', incarnation: 1 }, 'type: unknown message type "gossip"']

@@ -23,7 +23,7 @@ function isCount (v: unknown): v is number {
 
 function parseInfo (v: unknown): Parsed<MemberInfo> {
   if (!isRecord(v)) return { ok: false, error: 'info: must be an object' }
-  const { name, peerId, addrs, api, capacity, version, raftIndex, runtime } = v
+  const { name, peerId, addrs, api, capacity, version, raftIndex, runtime, proxy } = v
   if (typeof name !== 'string' || checkNodeName(name) !== undefined) return { ok: false, error: 'info.name: must be a valid node name' }
   if (typeof peerId !== 'string' || peerId.length === 0 || peerId.length > 128) return { ok: false, error: 'info.peerId: must be a peer id' }
   if (!Array.isArray(addrs) || addrs.length > 32 || !addrs.every(a => typeof a === 'string' && a.startsWith('/') && a.length < 256)) {
@@ -38,6 +38,10 @@ function parseInfo (v: unknown): Parsed<MemberInfo> {
   if (runtime !== undefined && (!isRecord(runtime) || typeof runtime.ready !== 'boolean' || (runtime.message !== undefined && (typeof runtime.message !== 'string' || runtime.message.length > 1024)))) {
     return { ok: false, error: 'info.runtime: must be { ready: boolean, message?: string }' }
   }
+  const failure = (f: unknown): boolean => isRecord(f) && typeof f.service === 'string' && f.service.length <= 300 && typeof f.message === 'string' && f.message.length <= 1024
+  if (proxy !== undefined && (!isRecord(proxy) || !Array.isArray(proxy.failures) || proxy.failures.length > 32 || !proxy.failures.every(failure))) {
+    return { ok: false, error: 'info.proxy: must be { failures: [{ service, message }] } with at most 32 failures' }
+  }
   return {
     ok: true,
     value: {
@@ -48,7 +52,8 @@ function parseInfo (v: unknown): Parsed<MemberInfo> {
       capacity: { cpus: capacity.cpus, memoryBytes: capacity.memoryBytes },
       version,
       ...(raftIndex !== undefined ? { raftIndex } : {}),
-      ...(runtime !== undefined ? { runtime: { ready: runtime.ready as boolean, ...(typeof runtime.message === 'string' ? { message: runtime.message } : {}) } } : {})
+      ...(runtime !== undefined ? { runtime: { ready: runtime.ready as boolean, ...(typeof runtime.message === 'string' ? { message: runtime.message } : {}) } } : {}),
+      ...(proxy !== undefined ? { proxy: { failures: (proxy.failures as Array<{ service: string, message: string }>).map(f => ({ service: f.service, message: f.message })) } } : {})
     }
   }
 }

@@ -6,6 +6,7 @@ import type {
 } from './types.ts'
 import { applyMergePatch, cloneJson, deepFreeze, getOwn, isJsonEqual, isRecord } from './merge-patch.ts'
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from './selectors.ts'
+import { allocateServiceAddresses } from './service-addresses.ts'
 
 export const STORE_DEFAULTS: StoreConfig = Object.freeze({
   /** ≈ a few minutes of a busy cluster's changes; a watcher that falls further behind relists. */
@@ -66,6 +67,13 @@ class Stage {
     const key = keyOf(namespace, name)
     const staged = this.writes.get(resource)
     return staged?.has(key) === true ? staged.get(key) : this.#base.get(resource)?.get(key)
+  }
+
+  /** Every object of `resource` as this entry's writes so far leave it. */
+  * all (resource: string): Iterable<KubeObject> {
+    const staged = this.writes.get(resource)
+    for (const [key, o] of this.#base.get(resource) ?? []) if (staged?.has(key) !== true) yield o
+    for (const o of staged?.values() ?? []) if (o !== undefined) yield o
   }
 
   write (change: Change, object: KubeObject | undefined): void {
@@ -385,11 +393,21 @@ function checkPreconditions (resource: string, current: KubeObject, p: Precondit
   return { ok: false, reason: 'Conflict', code: 409, message }
 }
 
-function runCreate (stage: Stage, resource: string, input: ObjectInput, uid: string, now: string): Result {
-  const namespace = typeof input.metadata.namespace === 'string' ? input.metadata.namespace : ''
-  if (stage.read(resource, namespace, input.metadata.name) !== undefined) {
-    return { ok: false, reason: 'AlreadyExists', code: 409, message: `${named(resource, input.metadata.name)} already exists` }
+/** Services get their cluster IP and node ports here, in log order (service-addresses.ts); other objects pass as they are. */
+function withAddresses (stage: Stage, resource: string, input: ObjectInput, current: KubeObject | undefined): { ok: true, object: ObjectInput } | Failure {
+  if (resource !== 'services') return { ok: true, object: input }
+  const self = (o: KubeObject): boolean => namespaceOf(o) === namespaceOf(input) && o.metadata.name === input.metadata.name
+  return allocateServiceAddresses(input, current, [...stage.all(resource)].filter(o => !self(o)))
+}
+
+function runCreate (stage: Stage, resource: string, given: ObjectInput, uid: string, now: string): Result {
+  const namespace = typeof given.metadata.namespace === 'string' ? given.metadata.namespace : ''
+  if (stage.read(resource, namespace, given.metadata.name) !== undefined) {
+    return { ok: false, reason: 'AlreadyExists', code: 409, message: `${named(resource, given.metadata.name)} already exists` }
   }
+  const allocated = withAddresses(stage, resource, given, undefined)
+  if (!allocated.ok) return allocated
+  const input = allocated.object
   const generation = Object.hasOwn(input, 'spec') && input.spec !== undefined ? 1 : undefined
   const object = buildObject(input, { uid, creationTimestamp: now, generation }, stage.rv)
   stage.write({ type: 'ADDED', resource, rv: stage.rv, object }, object)
@@ -402,7 +420,9 @@ function runCreate (stage: Stage, resource: string, input: ObjectInput, uid: str
  * changes nothing is not a write (no new resourceVersion, no event), as in Kubernetes.
  */
 function replace (stage: Stage, resource: string, current: KubeObject, written: ObjectInput, scope: WriteScope | undefined): Result {
-  const input = scoped(current, written, scope)
+  const allocated = withAddresses(stage, resource, scoped(current, written, scope), current)
+  if (!allocated.ok) return allocated
+  const input = allocated.object
   const specChanged = !isJsonEqual(getOwn(current, 'spec'), getOwn(input, 'spec'))
   const generation = specChanged ? (current.metadata.generation ?? 0) + 1 : current.metadata.generation
   const deletionTimestamp = current.metadata.deletionTimestamp ?? input.metadata.deletionTimestamp

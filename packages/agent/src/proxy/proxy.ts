@@ -1,0 +1,310 @@
+import { createServer, connect, type Server, type Socket } from 'node:net'
+import { randomBytes, randomUUID } from 'node:crypto'
+import type { KubeObject, ObjectStore } from '@shoal/core'
+import type { ProxyHealth } from '@shoal/core/members/types.ts'
+import { backendsFor, listenersFor, Rotation, type Backend, type Listener } from '@shoal/core/proxy/plan.ts'
+import { eventCommand } from '@shoal/core/controllers/common.ts'
+import type { EventWriter } from '../kubelet/events.ts'
+import type { Logger } from '../log.ts'
+import type { ClusterIPs } from './cluster-ips.ts'
+
+/**
+ * The service proxy every agent runs: it listens where core/proxy/plan.ts
+ * says (cluster IPs, node ports, load balancer ports) and forwards each TCP
+ * connection to a ready endpoint of the Service, on any node, reading the
+ * Endpoints from the local replica at each new connection, so a change is
+ * in effect as soon as this agent has applied it.
+ *
+ * A connection that an endpoint refuses, does not accept within
+ * CONNECT_TIMEOUT_MS, or closes before answering a byte is tried on the next
+ * endpoint, with what the client sent so far replayed (up to REPLAY_BYTES),
+ * so the client sees no error while an endpoint dies: Docker's port proxy
+ * accepts for a container that is gone and then closes, which looks like
+ * that last case. Once an endpoint has answered, the two sockets are simply
+ * piped, half-close included.
+ */
+
+export interface ProxyComponents {
+  readonly node: string
+  /** The node's advertised address: node ports and load balancer ports listen here. */
+  readonly address: string
+  /** The local replica (a function: a snapshot install replaces it). */
+  readonly store: () => ObjectStore
+  readonly writeEvent: EventWriter
+  readonly clusterIPs: ClusterIPs
+  readonly log: Logger
+  readonly now?: () => number
+}
+
+export interface ServiceProxy {
+  start: () => void
+  stop: () => Promise<void>
+  /** What this node cannot serve, for its heartbeat (the Service's status shows it). */
+  failures: () => ProxyHealth['failures']
+  /** The ready backends a new connection to `ip:port` would try now, in order; for tests and debugging. */
+  backends: (key: string) => Backend[]
+}
+
+const CONNECT_TIMEOUT_MS = 2000
+const REPLAY_BYTES = 64 * 1024
+/** How many endpoints one connection tries before giving up. */
+const MAX_ATTEMPTS = 5
+/** Failed listeners are tried again, and the whole table checked, this often, ms. */
+const RESYNC_MS = 2000
+const MAX_FAILURES = 32
+
+interface Open {
+  listener: Listener
+  readonly server: Server
+  readonly rotation: Rotation
+  readonly sockets: Set<Socket>
+}
+
+const serviceParts = (service: string): [string, string] => {
+  const i = service.indexOf('/')
+  return [service.slice(0, i), service.slice(i + 1)]
+}
+
+export function createServiceProxy (c: ProxyComponents): ServiceProxy {
+  const now = c.now ?? Date.now
+  const open = new Map<string, Open>()
+  /** Listeners that could not open, by key, with why. */
+  const failed = new Map<string, { listener: Listener, message: string }>()
+  let problems: Array<{ service: string, message: string }> = []
+  const reported = new Set<string>()
+  let stopped = false
+  let timer: ReturnType<typeof setInterval> | undefined
+  let unwatch: (() => void) | undefined
+  let watchedStore: ObjectStore | undefined
+  let syncing: Promise<void> | undefined
+  let again = false
+  const cache = new Map<string, { rv: string, byPort: Map<string, Backend[]> }>()
+
+  const backendsOf = (l: Listener): Backend[] => {
+    const [namespace, name] = serviceParts(l.service)
+    const ep = c.store().get('endpoints', namespace, name)
+    if (ep === undefined) return []
+    let entry = cache.get(l.service)
+    if (entry?.rv !== ep.metadata.resourceVersion) cache.set(l.service, entry = { rv: ep.metadata.resourceVersion, byPort: new Map() })
+    let b = entry.byPort.get(l.portName)
+    if (b === undefined) entry.byPort.set(l.portName, b = backendsFor(ep, l.portName))
+    return b
+  }
+
+  const event = (service: string, message: string): void => {
+    const key = `${service}\u0000${message}`
+    if (reported.has(key)) return
+    reported.add(key)
+    const [namespace, name] = serviceParts(service)
+    const svc = c.store().get('services', namespace, name)
+    if (svc === undefined) return
+    const at = new Date(now()).toISOString().replace(/\.\d+Z$/, 'Z')
+    const involved = { ...svc, metadata: { name, namespace, uid: svc.metadata.uid } } as KubeObject
+    c.writeEvent(eventCommand({ name: `${name}.${randomBytes(8).toString('hex')}`, involved, reason: 'FailedToListen', message: `node ${c.node}: ${message}`, type: 'Warning', component: 'shoal-proxy', host: c.node, now: at, uid: randomUUID() }))
+      .catch((err: Error) => { c.log.debug({ err: err.message }, 'could not record a proxy event') })
+  }
+
+  // ---------------------------------------------------------------- connections
+
+  const forward = (o: Open, client: Socket): void => {
+    const l = o.listener
+    const clientIP = client.remoteAddress ?? ''
+    const attempts = o.rotation.order(backendsOf(l), clientIP, now(), l.affinitySeconds).slice(0, MAX_ATTEMPTS)
+    if (attempts.length === 0) {
+      client.resetAndDestroy()
+      return
+    }
+    const sent: Buffer[] = []
+    let sentBytes = 0
+    let clientEnded = false
+    let committed = false
+    let upstream: Socket | undefined
+    let upstreamConnected = false
+
+    const onClientData = (chunk: Buffer): void => {
+      if (sentBytes + chunk.length <= REPLAY_BYTES) {
+        sent.push(chunk)
+        sentBytes += chunk.length
+      } else {
+        // Too much to replay elsewhere: this endpoint it is.
+        sentBytes = Infinity
+      }
+      if (upstreamConnected) upstream?.write(chunk)
+    }
+    const onClientEnd = (): void => {
+      clientEnded = true
+      if (upstreamConnected) upstream?.end()
+    }
+    client.on('data', onClientData)
+    client.on('end', onClientEnd)
+    client.on('error', () => { upstream?.destroy() })
+    client.on('close', () => { upstream?.destroy(); o.sockets.delete(client) })
+
+    const commit = (u: Socket, backend: Backend, first: Buffer): void => {
+      committed = true
+      o.rotation.chosen(backend, clientIP, now(), l.affinitySeconds)
+      client.off('data', onClientData)
+      client.off('end', onClientEnd)
+      client.write(first)
+      if (!clientEnded) client.pipe(u)
+      u.pipe(client)
+    }
+
+    const attempt = (i: number): void => {
+      if (stopped || client.destroyed) return
+      const backend = attempts[i]
+      if (backend === undefined) {
+        // Every endpoint refused: as a Service without endpoints, the client gets a reset.
+        client.resetAndDestroy()
+        return
+      }
+      if (sentBytes === Infinity && i > 0) {
+        client.destroy()
+        return
+      }
+      upstreamConnected = false
+      const u = connect({ host: backend.ip, port: backend.port, allowHalfOpen: true, timeout: CONNECT_TIMEOUT_MS })
+      upstream = u
+      let answered = false
+      const next = (): void => {
+        if (answered || committed) return
+        answered = true
+        u.destroy()
+        if (sentBytes === Infinity) {
+          client.destroy()
+          return
+        }
+        attempt(i + 1)
+      }
+      u.once('connect', () => {
+        u.setTimeout(0)
+        upstreamConnected = true
+        for (const chunk of sent) u.write(chunk)
+        if (clientEnded) u.end()
+      })
+      u.once('timeout', next)
+      u.once('data', (first: Buffer) => {
+        answered = true
+        commit(u, backend, first)
+      })
+      u.on('error', () => {
+        if (committed) client.destroy()
+        else next()
+      })
+      u.once('end', () => { if (!committed) next() })
+      u.once('close', () => { if (!committed) next() })
+    }
+    attempt(0)
+  }
+
+  // ---------------------------------------------------------------- listeners
+
+  const listen = async (l: Listener): Promise<void> => {
+    if (l.kind === 'ClusterIP') await c.clusterIPs.add(l.ip)
+    const sockets = new Set<Socket>()
+    const server = createServer({ allowHalfOpen: true, noDelay: true })
+    const o: Open = { listener: l, server, rotation: new Rotation(), sockets }
+    server.on('connection', (client: Socket) => {
+      sockets.add(client)
+      forward(o, client)
+    })
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen({ host: l.ip, port: l.port, reusePort: l.reusePort }, () => {
+        server.off('error', reject)
+        server.on('error', (err: Error) => { c.log.warn({ listener: l.key, err: err.message }, 'service listener failed') })
+        resolve()
+      })
+    })
+    open.set(l.key, o)
+  }
+
+  const close = (o: Open): void => {
+    open.delete(o.listener.key)
+    o.server.close()
+  }
+
+  const sync = async (): Promise<void> => {
+    const store = c.store()
+    if (store !== watchedStore) {
+      unwatch?.()
+      const w = store.watch({ resource: 'services' }, () => { schedule() })
+      unwatch = w.ok ? w.stop : undefined
+      watchedStore = store
+      cache.clear()
+    }
+    const list = store.list('services', {})
+    const services = list.ok ? list.items : []
+    const plan = listenersFor(services, c.address)
+    problems = plan.problems
+    const wanted = new Map(plan.listeners.map(l => [l.key, l]))
+    for (const o of [...open.values()]) {
+      const w = wanted.get(o.listener.key)
+      if (w === undefined || w.reusePort !== o.listener.reusePort) close(o)
+      else o.listener = w
+    }
+    for (const key of [...failed.keys()]) if (!wanted.has(key)) failed.delete(key)
+    const ips = new Set(plan.listeners.filter(l => l.kind === 'ClusterIP').map(l => l.ip))
+    for (const ip of staleIPs) if (!ips.has(ip)) await c.clusterIPs.remove(ip)
+    staleIPs = ips
+    await Promise.all(plan.listeners.filter(l => !open.has(l.key)).map(async l => {
+      try {
+        await listen(l)
+        failed.delete(l.key)
+        c.log.info({ listener: l.key, service: l.service, kind: l.kind }, 'service listening')
+      } catch (err) {
+        const message = `cannot listen on ${l.key} (${l.kind}): ${(err as Error).message}`
+        if (failed.get(l.key)?.message !== message) c.log.warn({ listener: l.key, service: l.service, err: (err as Error).message }, 'service listener failed')
+        failed.set(l.key, { listener: l, message })
+      }
+    }))
+    for (const f of failures()) event(f.service, f.message)
+    const current = new Set(failures().map(f => `${f.service}\u0000${f.message}`))
+    for (const k of reported) if (!current.has(k)) reported.delete(k)
+  }
+  let staleIPs = new Set<string>()
+
+  const schedule = (): void => {
+    if (stopped) return
+    if (syncing !== undefined) {
+      again = true
+      return
+    }
+    syncing = sync()
+      .catch((err: Error) => { c.log.warn({ err: err.message }, 'service proxy sync failed') })
+      .finally(() => {
+        syncing = undefined
+        if (again) {
+          again = false
+          schedule()
+        }
+      })
+  }
+
+  const failures = (): ProxyHealth['failures'] => {
+    const all = [...[...failed.values()].map(f => ({ service: f.listener.service, message: f.message })), ...problems]
+    return all.slice(0, MAX_FAILURES)
+  }
+
+  return {
+    start () {
+      schedule()
+      timer = setInterval(schedule, RESYNC_MS)
+    },
+    async stop () {
+      stopped = true
+      clearInterval(timer)
+      unwatch?.()
+      await syncing
+      for (const o of [...open.values()]) {
+        close(o)
+        for (const s of o.sockets) s.destroy()
+      }
+    },
+    failures,
+    backends (key) {
+      const o = open.get(key)
+      return o === undefined ? [] : backendsOf(o.listener)
+    }
+  }
+}

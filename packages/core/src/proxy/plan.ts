@@ -1,0 +1,162 @@
+import type { KubeObject } from '../store/types.ts'
+
+/**
+ * The service proxy's decisions, pure: where a node listens for which
+ * Service port, and which endpoint a new connection tries first. The agent
+ * (agent/proxy) opens the sockets and moves the bytes.
+ *
+ * Every node listens, for each TCP port of each Service:
+ * - ClusterIP (every type but headless and ExternalName): on the cluster IP
+ *   and the service `port`. The agent puts the cluster IPs on the node's
+ *   loopback interface, as kube-proxy's IPVS mode puts them on a dummy
+ *   one, so the node itself and its pods (through the Docker bridge's
+ *   gateway) reach them; the socket shares the address (SO_REUSEPORT) with
+ *   other agents on the same host.
+ * - NodePort and LoadBalancer: on the node's advertised address and the
+ *   `nodePort`.
+ * - LoadBalancer: also on the node's advertised address and the service
+ *   `port`, as k3s' service load balancer does; the Service's
+ *   `status.loadBalancer.ingress` lists the nodes.
+ * Two Services that want one address and port: the older one has it, the
+ * other is told why (k3s' second LoadBalancer on a port stays pending too).
+ */
+
+export type ListenerKind = 'ClusterIP' | 'NodePort' | 'LoadBalancer'
+
+export interface Listener {
+  /** `ip:port`, unique on a node. */
+  readonly key: string
+  readonly ip: string
+  readonly port: number
+  /** Shared with other processes on the host (cluster IPs). */
+  readonly reusePort: boolean
+  readonly kind: ListenerKind
+  /** `namespace/name` of the Service. */
+  readonly service: string
+  /** The ServicePort's name ('' when it has none): the Endpoints port it forwards to. */
+  readonly portName: string
+  /** ClientIP session affinity: how long a client sticks to its endpoint, s; undefined without affinity. */
+  readonly affinitySeconds?: number
+}
+
+export interface ListenerProblem {
+  readonly service: string
+  readonly message: string
+}
+
+type Rec = Record<string, unknown>
+const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v)
+const recs = (v: unknown): Rec[] => Array.isArray(v) ? v.filter(isRec) : []
+const keyOfService = (s: KubeObject): string => `${s.metadata.namespace ?? 'default'}/${s.metadata.name}`
+
+/** Kubernetes' default ClientIP affinity timeout: 3 hours. */
+export const DEFAULT_AFFINITY_SECONDS = 10_800
+
+function affinityOf (spec: Rec): number | undefined {
+  if (spec.sessionAffinity !== 'ClientIP') return undefined
+  const cfg = isRec(spec.sessionAffinityConfig) && isRec(spec.sessionAffinityConfig.clientIP) ? spec.sessionAffinityConfig.clientIP : {}
+  return typeof cfg.timeoutSeconds === 'number' && cfg.timeoutSeconds > 0 ? cfg.timeoutSeconds : DEFAULT_AFFINITY_SECONDS
+}
+
+/** Older first, then by name: who keeps an address two Services want. */
+function byAge (a: KubeObject, b: KubeObject): number {
+  const ta = a.metadata.creationTimestamp
+  const tb = b.metadata.creationTimestamp
+  if (ta !== tb) return ta < tb ? -1 : 1
+  const ka = keyOfService(a)
+  const kb = keyOfService(b)
+  return ka < kb ? -1 : ka > kb ? 1 : 0
+}
+
+/** What this node (advertising `nodeAddress`) listens on for `services`, and what it cannot serve. */
+export function listenersFor (services: readonly KubeObject[], nodeAddress: string): { listeners: Listener[], problems: ListenerProblem[] } {
+  const listeners = new Map<string, Listener>()
+  const problems: ListenerProblem[] = []
+  for (const svc of [...services].sort(byAge)) {
+    const spec = isRec(svc.spec) ? svc.spec : {}
+    const service = keyOfService(svc)
+    const type = typeof spec.type === 'string' ? spec.type : 'ClusterIP'
+    if (type === 'ExternalName') continue
+    const clusterIP = typeof spec.clusterIP === 'string' && spec.clusterIP !== '' && spec.clusterIP !== 'None' ? spec.clusterIP : undefined
+    const affinity = affinityOf(spec)
+    for (const p of recs(spec.ports)) {
+      if (typeof p.port !== 'number') continue
+      if ((p.protocol ?? 'TCP') !== 'TCP') {
+        problems.push({ service, message: `port ${p.port}/${String(p.protocol)}: only TCP is proxied` })
+        continue
+      }
+      const portName = typeof p.name === 'string' ? p.name : ''
+      const want = (ip: string, port: number, kind: ListenerKind, reusePort: boolean): void => {
+        const key = `${ip}:${port}`
+        const held = listeners.get(key)
+        if (held !== undefined) {
+          if (held.service !== service) problems.push({ service, message: `${key} is already served for service ${held.service}` })
+          return
+        }
+        listeners.set(key, { key, ip, port, reusePort, kind, service, portName, ...(affinity !== undefined ? { affinitySeconds: affinity } : {}) })
+      }
+      if (clusterIP !== undefined) want(clusterIP, p.port, 'ClusterIP', true)
+      if ((type === 'NodePort' || type === 'LoadBalancer') && typeof p.nodePort === 'number' && p.nodePort > 0) want(nodeAddress, p.nodePort, 'NodePort', false)
+      if (type === 'LoadBalancer') want(nodeAddress, p.port, 'LoadBalancer', false)
+    }
+  }
+  return { listeners: [...listeners.values()], problems }
+}
+
+/** A place a connection may go: the pod's node address and published host port. */
+export interface Backend {
+  readonly ip: string
+  readonly port: number
+  /** The pod, for logs and tests. */
+  readonly pod: string
+}
+
+/** The ready endpoints of the Endpoints port named `portName`, in a stable order. */
+export function backendsFor (endpoints: KubeObject | undefined, portName: string): Backend[] {
+  const out: Backend[] = []
+  for (const subset of recs(endpoints?.subsets)) {
+    const port = recs(subset.ports).find(p => (typeof p.name === 'string' ? p.name : '') === portName && (p.protocol ?? 'TCP') === 'TCP')
+    if (typeof port?.port !== 'number') continue
+    for (const a of recs(subset.addresses)) {
+      if (typeof a.ip !== 'string') continue
+      const ref = isRec(a.targetRef) ? a.targetRef : {}
+      out.push({ ip: a.ip, port: port.port, pod: typeof ref.name === 'string' ? ref.name : '' })
+    }
+  }
+  return out.sort((a, b) => a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : a.port - b.port)
+}
+
+const backendKey = (b: Backend): string => `${b.ip}:${b.port}`
+
+/**
+ * Which backend each new connection of one listener tries first, and which
+ * next if that one refuses: round robin over the ready backends, or, with
+ * ClientIP affinity, the client's backend for as long as it stays ready and
+ * the client keeps coming back within the timeout.
+ */
+export class Rotation {
+  #next = 0
+  readonly #sticky = new Map<string, { backend: string, lastMs: number }>()
+
+  /** The backends in the order to try them; `chosen` must be told which one took the connection. */
+  order (backends: readonly Backend[], clientIP: string, nowMs: number, affinitySeconds?: number): Backend[] {
+    if (backends.length === 0) return []
+    const start = this.#next % backends.length
+    this.#next = (start + 1) % backends.length
+    const rotated = [...backends.slice(start), ...backends.slice(0, start)]
+    if (affinitySeconds === undefined) return rotated
+    const s = this.#sticky.get(clientIP)
+    if (s === undefined || nowMs - s.lastMs > affinitySeconds * 1000) return rotated
+    const i = rotated.findIndex(b => backendKey(b) === s.backend)
+    return i <= 0 ? rotated : [rotated[i]!, ...rotated.slice(0, i), ...rotated.slice(i + 1)]
+  }
+
+  /** The backend that took a connection from `clientIP`: with affinity, where its next ones go. */
+  chosen (backend: Backend, clientIP: string, nowMs: number, affinitySeconds?: number): void {
+    if (affinitySeconds === undefined) return
+    this.#sticky.set(clientIP, { backend: backendKey(backend), lastMs: nowMs })
+    if (this.#sticky.size > 10_000) {
+      for (const [ip, s] of this.#sticky) if (nowMs - s.lastMs > affinitySeconds * 1000) this.#sticky.delete(ip)
+    }
+  }
+}
