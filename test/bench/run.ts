@@ -11,7 +11,8 @@ const benches: Record<string, () => Promise<string | string[]>> = {
   raft: async () => await consensusBench(),
   api: async () => await (await import('./api.bench.ts')).apiBench(),
   pods: async () => await (await import('./pods.bench.ts')).podsBench(),
-  control: async () => await (await import('./control.bench.ts')).controlBench()
+  control: async () => await (await import('./control.bench.ts')).controlBench(),
+  services: async () => await (await import('./services.bench.ts')).servicesBench()
 }
 
 const wanted = process.argv.slice(2)

@@ -1,0 +1,205 @@
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { request as httpRequest } from 'node:http'
+import { closeConnections } from '@shoal/cli/http.ts'
+import { AgentProcess, scratchDir, shoal } from '../helpers/agents.ts'
+import { waitFor } from '../helpers/wait.ts'
+import { percentile } from './stats.ts'
+
+/**
+ * Issue 7's measures, on three agents (127.0.0.171-173) and real Docker:
+ * - Proxy throughput and latency: wrk (Debian's) against one pod's busybox
+ *   httpd straight at its published port, then through the Service's load
+ *   balancer port on the node that runs the pod and on another node (both
+ *   balance over the three pods). The bar: through the proxy at least 80%
+ *   of the direct requests/s.
+ * - Rotation: a pod's readiness probe made to fail (periodSeconds 1): how
+ *   long until no node sends it traffic, from the API showing it not Ready
+ *   (what the proxy can react to) and from the probe's flip; then made to
+ *   pass again: how long until every node sends it traffic.
+ */
+
+const IPS = ['127.0.0.171', '127.0.0.172', '127.0.0.173'] as const
+const PORT = 8080
+const WRK_SECONDS = 8
+/** Connections wrk keeps busy: below, at and past where busybox httpd (a fork per request) saturates the 2 cores. */
+const WRK_CONNECTIONS = [4, 8, 16] as const
+const ROUNDS = 5
+const run = promisify(execFile)
+type Json = any
+const ms = (x: number): string => x < 10 ? x.toFixed(1) : x.toFixed(0)
+const epochNow = (): number => performance.timeOrigin + performance.now()
+
+interface WrkFigures { rps: number, p50: number, p99: number, errors: number }
+
+/** wrk's summary: requests/s and the latency distribution (ms); socket errors and non-2xx counted as errors. */
+async function wrk (url: string, connections: number): Promise<WrkFigures> {
+  const { stdout } = await run('wrk', ['-t', '2', '-c', String(connections), '-d', `${WRK_SECONDS}s`, '--latency', url], { timeout: (WRK_SECONDS + 30) * 1000 })
+  const unit = (v: string, u: string): number => Number(v) * (u === 'us' ? 0.001 : u === 's' ? 1000 : 1)
+  const pct = (p: string): number => {
+    const m = new RegExp(`^\\s+${p}%\\s+([\\d.]+)(us|ms|s)`, 'm').exec(stdout)
+    return m === null ? NaN : unit(m[1]!, m[2]!)
+  }
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? NaN)
+  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout)
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] ?? 0)
+  const errors = (socket === null ? 0 : socket.slice(1).reduce((a, b) => a + Number(b), 0)) + non2xx
+  return { rps, p50: pct('50'), p99: pct('99'), errors }
+}
+
+/** One GET without keep-alive: the body, or undefined on any failure. */
+async function get (host: string, port: number): Promise<string | undefined> {
+  return await new Promise(resolve => {
+    const req = httpRequest({ host, port, path: '/', agent: false, timeout: 2000 }, res => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (d: string) => { body += d })
+      res.on('end', () => { resolve(res.statusCode === 200 ? body.trim() : undefined) })
+    })
+    req.on('timeout', () => { req.destroy() })
+    req.on('error', () => { resolve(undefined) })
+    req.end()
+  })
+}
+
+/** Requests round the three nodes, back to back, recording when each pod answered through which node. */
+function sampler (): { stop: () => Promise<void>, seen: Array<{ at: number, node: string, pod: string }> } {
+  const seen: Array<{ at: number, node: string, pod: string }> = []
+  let going = true
+  const loops = IPS.map(async ip => {
+    while (going) {
+      const pod = await get(ip, PORT)
+      if (pod !== undefined) seen.push({ at: epochNow(), node: ip, pod })
+    }
+  })
+  return { seen, stop: async () => { going = false; await Promise.all(loops) } }
+}
+
+const isReady = (p: Json): boolean => (p.status?.conditions ?? []).some((c: Json) => c.type === 'Ready' && c.status === 'True')
+
+export async function servicesBench (): Promise<string[]> {
+  const lines: string[] = []
+  const scratch = scratchDir('bench-services')
+  const agents = IPS.map((ip, i) => new AgentProcess(scratch.path, `svc-bench-${i + 1}`, ip))
+  const [a1] = agents as [AgentProcess]
+  const env = { SHOAL_LOG_LEVEL: 'info' }
+  try {
+    await run('wrk', ['--version']).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') throw new Error('the services bench needs wrk: apt-get install -y wrk')
+    })
+    await run('bash', [new URL('../images/build.sh', import.meta.url).pathname])
+    await a1.start([], env)
+    const token = (await shoal(['token', '--data-dir', a1.dataDir])).stdout.trim()
+    for (const a of agents.slice(1)) await a.start(['--join', a1.ip, '--token', token], env)
+    await waitFor('three Ready nodes', async () => {
+      const nodes = (await a1.getJson('/api/v1/nodes')).items as Json[]
+      return nodes.length === 3 && nodes.every(isReady)
+    }, { timeoutMs: 30_000, intervalMs: 200 })
+    const manifest = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web' },
+      spec: {
+        replicas: 3,
+        selector: { matchLabels: { app: 'web' } },
+        template: {
+          metadata: { labels: { app: 'web' } },
+          spec: {
+            terminationGracePeriodSeconds: 1,
+            containers: [{
+              name: 'web',
+              image: 'shoal-test/busybox:1',
+              command: ['sh', '-c', 'mkdir -p /www && hostname > /www/index.html && touch /tmp/ready && exec httpd -f -p 8080 -h /www'],
+              ports: [{ containerPort: PORT }],
+              readinessProbe: { exec: { command: ['test', '-f', '/tmp/ready'] }, periodSeconds: 1, failureThreshold: 1 }
+            }]
+          }
+        }
+      }
+    }
+    const file = join(scratch.path, 'web.json')
+    writeFileSync(file, JSON.stringify(manifest))
+    const kc = ['--kubeconfig', a1.kubeconfig]
+    await shoal(['apply', '-f', file, ...kc])
+    const pods = async (): Promise<Json[]> => (await a1.getJson('/api/v1/namespaces/default/pods?labelSelector=app%3Dweb')).items
+    const three = await waitFor('three Ready pods, one per node', async () => {
+      const items = await pods()
+      return items.length === 3 && items.every(isReady) && new Set(items.map(p => p.spec.nodeName)).size === 3 ? items : false
+    }, { timeoutMs: 60_000, intervalMs: 200 })
+    await shoal(['expose', 'deployment', 'web', '--type=LoadBalancer', `--port=${PORT}`, ...kc])
+    for (const ip of IPS) {
+      await waitFor(`three pods through ${ip}`, async () => {
+        const bodies = new Set<string>()
+        for (let i = 0; i < 6; i++) bodies.add(await get(ip, PORT) ?? 'failed')
+        return bodies.size === 3 && !bodies.has('failed')
+      }, { timeoutMs: 20_000, intervalMs: 100 })
+    }
+
+    // ---- throughput and latency
+    const local = three.find(p => p.spec.nodeName === agents[0]!.name)
+    const hp = local.status.hostPorts[0]
+    const svc = await a1.getJson('/api/v1/namespaces/default/services/web')
+    const show = (what: string, f: WrkFigures): string => `${what} ${f.rps.toFixed(0)} req/s, p50 ${ms(f.p50)} ms, p99 ${ms(f.p99)} ms${f.errors > 0 ? `, ${f.errors} errors` : ''}`
+    for (const c of WRK_CONNECTIONS) {
+      const direct = await wrk(`http://${hp.hostIP}:${hp.hostPort}/`, c)
+      const sameNode = await wrk(`http://${IPS[0]}:${PORT}/`, c)
+      const otherNode = await wrk(`http://${IPS[1]}:${PORT}/`, c)
+      const viaClusterIP = await wrk(`http://${svc.spec.clusterIP}:${PORT}/`, c)
+      const worst = Math.min(sameNode.rps, otherNode.rps, viaClusterIP.rps)
+      lines.push(`wrk -c ${c} for ${WRK_SECONDS} s, busybox httpd (a new connection per request): ${show('straight to one pod\'s host port', direct)}; through the Service (3 pods): ${show('LoadBalancer port of the pod\'s node', sameNode)}; ${show('of another node', otherNode)}; ${show('cluster IP', viaClusterIP)}`)
+      lines.push(`wrk -c ${c}: through the proxy ${(worst / direct.rps * 100).toFixed(0)}% of the direct requests/s at worst (bar ≥ 80%: ${worst / direct.rps >= 0.8 ? 'MET' : 'MISSED'}); p99 ${ms(Math.max(sameNode.p99, otherNode.p99, viaClusterIP.p99))} ms against ${ms(direct.p99)} ms`)
+    }
+
+    // ---- rotation: out when unready, back when ready
+    const outFromApi: number[] = []
+    const outFromFlip: number[] = []
+    const backFromApi: number[] = []
+    for (let round = 0; round < ROUNDS; round++) {
+      const victim = three[round % 3]
+      const name: string = victim.metadata.name
+      const { stdout } = await run('docker', ['ps', '-q', '--filter', `label=io.shoal.pod.name=${name}`, '--filter', 'label=io.shoal.role=app'])
+      const id = stdout.trim()
+      const s = sampler()
+      await waitFor('traffic to the victim on every node', async () => IPS.every(ip => s.seen.some(x => x.node === ip && x.pod === name)), { timeoutMs: 10_000, intervalMs: 10 })
+      const flipped = epochNow()
+      await run('docker', ['exec', id, 'rm', '/tmp/ready'])
+      let apiNotReady = 0
+      await waitFor('the API shows it not Ready', async () => {
+        const p = (await pods()).find(x => x.metadata.name === name)
+        if (p !== undefined && !isReady(p)) { apiNotReady = epochNow(); return true }
+        return false
+      }, { timeoutMs: 10_000, intervalMs: 10 })
+      // Out of rotation on a node: the last answer from the victim through it, once 1 s has passed without one.
+      await waitFor('no node sending it traffic for 1 s', async () => {
+        const last = Math.max(...s.seen.filter(x => x.pod === name).map(x => x.at))
+        return epochNow() - last > 1000
+      }, { timeoutMs: 15_000, intervalMs: 20 })
+      const lastSeen = Math.max(...IPS.map(ip => Math.max(...s.seen.filter(x => x.node === ip && x.pod === name).map(x => x.at))))
+      outFromApi.push(Math.max(0, lastSeen - apiNotReady))
+      outFromFlip.push(lastSeen - flipped)
+      await run('docker', ['exec', id, 'touch', '/tmp/ready'])
+      let apiReady = 0
+      await waitFor('the API shows it Ready', async () => {
+        const p = (await pods()).find(x => x.metadata.name === name)
+        if (p !== undefined && isReady(p)) { apiReady = epochNow(); return true }
+        return false
+      }, { timeoutMs: 10_000, intervalMs: 10 })
+      await waitFor('every node sending it traffic again', async () => IPS.every(ip => s.seen.some(x => x.node === ip && x.pod === name && x.at > apiReady)), { timeoutMs: 10_000, intervalMs: 10 })
+      backFromApi.push(Math.max(...IPS.map(ip => s.seen.find(x => x.node === ip && x.pod === name && x.at > apiReady)!.at)) - apiReady)
+      await s.stop()
+    }
+    const d = (xs: number[]): string => `p50 ${ms(percentile(xs, 50))} ms, max ${ms(Math.max(...xs))} ms (n=${xs.length})`
+    lines.push(`a pod turned unready, out of every node's rotation: ${d(outFromApi)} after the API showed it not Ready; ${d(outFromFlip)} after its readiness check started failing (probe period 1 s)`)
+    lines.push(`ready again, in every node's rotation: ${d(backFromApi)} after the API showed it Ready (bar for both: 1 s: ${Math.max(...outFromApi, ...backFromApi) < 1000 ? 'MET' : 'MISSED'})`)
+    return lines
+  } catch (err) {
+    const so = lines.length > 0 ? `\nfigures before it failed:\n${lines.join('\n')}` : ''
+    throw new Error(`services bench failed: ${(err as Error).message}${so}`, { cause: err })
+  } finally {
+    closeConnections()
+    await Promise.all(agents.map(async a => await a.destroy()))
+    scratch.remove()
+  }
+}
