@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:net'
 import { request as httpRequest } from 'node:http'
 import { AgentProcess, scratchDir, shoal, type RunResult } from './helpers/agents.ts'
 import { waitFor } from './helpers/wait.ts'
-import { raftStatus } from './helpers/store.ts'
+import { hostnameWebDeployment, startCluster } from './helpers/cluster.ts'
 
 const run = promisify(execFile)
 type Json = any
@@ -83,38 +83,8 @@ describe('services: a stable address on every node, balanced over ready pods', (
 
   before(async () => {
     await run('bash', [new URL('./images/build.sh', import.meta.url).pathname])
-    await a1.start()
-    const token = (await shoal(['token', '--data-dir', a1.dataDir])).stdout.trim()
-    await a2.start(['--join', a1.ip, '--token', token])
-    await a3.start(['--join', a1.ip, '--token', token])
-    await waitFor('three Ready nodes', async () => {
-      const nodes = (await a1.getJson('/api/v1/nodes')).items as Json[]
-      return nodes.length === 3 && nodes.every(n => n.status.conditions.some((c: Json) => c.type === 'Ready' && c.status === 'True'))
-    }, { timeoutMs: 30_000, intervalMs: 200 })
-    await waitFor('three voters', async () => (await raftStatus(a1)).conf.voters.length === 3, { timeoutMs: 30_000, intervalMs: 200 })
-    // Each pod serves its own name (its hostname), and is Ready once httpd answers.
-    const manifest = {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: 'web', labels: { app: 'web' } },
-      spec: {
-        replicas: 3,
-        selector: { matchLabels: { app: 'web' } },
-        template: {
-          metadata: { labels: { app: 'web' } },
-          spec: {
-            terminationGracePeriodSeconds: 1,
-            containers: [{
-              name: 'web',
-              image: 'shoal-test/busybox:1',
-              command: ['sh', '-c', 'mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 8080 -h /www'],
-              ports: [{ containerPort: 8080 }],
-              readinessProbe: { httpGet: { path: '/', port: 8080 }, periodSeconds: 1 }
-            }]
-          }
-        }
-      }
-    }
+    await startCluster(agents)
+    const manifest = hostnameWebDeployment(3, { httpGet: { path: '/', port: 8080 }, periodSeconds: 1 })
     const file = join(scratch.path, 'web.json')
     writeFileSync(file, JSON.stringify(manifest))
     await sh(['apply', '-f', file])

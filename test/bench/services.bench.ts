@@ -6,6 +6,7 @@ import { request as httpRequest } from 'node:http'
 import { closeConnections } from '@shoal/cli/http.ts'
 import { AgentProcess, scratchDir, shoal } from '../helpers/agents.ts'
 import { waitFor } from '../helpers/wait.ts'
+import { hostnameWebDeployment, startCluster } from '../helpers/cluster.ts'
 import { percentile } from './stats.ts'
 
 /**
@@ -90,35 +91,8 @@ export async function servicesBench (): Promise<string[]> {
       if (err.code === 'ENOENT') throw new Error('the services bench needs wrk: apt-get install -y wrk')
     })
     await run('bash', [new URL('../images/build.sh', import.meta.url).pathname])
-    await a1.start([], env)
-    const token = (await shoal(['token', '--data-dir', a1.dataDir])).stdout.trim()
-    for (const a of agents.slice(1)) await a.start(['--join', a1.ip, '--token', token], env)
-    await waitFor('three Ready nodes', async () => {
-      const nodes = (await a1.getJson('/api/v1/nodes')).items as Json[]
-      return nodes.length === 3 && nodes.every(isReady)
-    }, { timeoutMs: 30_000, intervalMs: 200 })
-    const manifest = {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: 'web' },
-      spec: {
-        replicas: 3,
-        selector: { matchLabels: { app: 'web' } },
-        template: {
-          metadata: { labels: { app: 'web' } },
-          spec: {
-            terminationGracePeriodSeconds: 1,
-            containers: [{
-              name: 'web',
-              image: 'shoal-test/busybox:1',
-              command: ['sh', '-c', 'mkdir -p /www && hostname > /www/index.html && touch /tmp/ready && exec httpd -f -p 8080 -h /www'],
-              ports: [{ containerPort: PORT }],
-              readinessProbe: { exec: { command: ['test', '-f', '/tmp/ready'] }, periodSeconds: 1, failureThreshold: 1 }
-            }]
-          }
-        }
-      }
-    }
+    await startCluster(agents, { env })
+    const manifest = hostnameWebDeployment(3, { exec: { command: ['test', '-f', '/tmp/ready'] }, periodSeconds: 1, failureThreshold: 1 }, 'touch /tmp/ready && ')
     const file = join(scratch.path, 'web.json')
     writeFileSync(file, JSON.stringify(manifest))
     const kc = ['--kubeconfig', a1.kubeconfig]

@@ -108,7 +108,8 @@ export function createControlPlane (c: ControlPlaneComponents): ControlPlane {
    * One round, each controller reading what the ones before it wrote: Nodes
    * from membership; pods of nodes gone NotReady evicted; orphans collected;
    * Deployments → ReplicaSets → Pods; then the scheduler binds what is
-   * pending; last, Services' Endpoints and status follow the pods and nodes. A new leader first waits until its replica has everything the
+   * pending; last, Services' Endpoints and status follow the pods and
+   * nodes. A new leader first waits until its replica has everything the
    * old one committed, so it never acts on a view older than its
    * predecessor's last round (that is what keeps a pod from being created
    * twice for one slot).

@@ -124,6 +124,26 @@ describe('service proxy', () => {
     }
   })
 
+  it('passes a request bigger than it can replay whole, to an endpoint that answers only once it has read everything', async () => {
+    const counter = createServer({ allowHalfOpen: true }, s => {
+      let n = 0
+      s.on('data', d => { n += d.length })
+      s.on('end', () => { s.end(`got ${n}`) })
+    })
+    await new Promise<void>(resolve => counter.listen({ host: '127.0.0.77', port: 0 }, resolve))
+    servers.push(counter)
+    setEndpoints('web', [['127.0.0.77', (counter.address() as { port: number }).port, 'counter']])
+    const body = await new Promise<string>((resolve, reject) => {
+      const sock = connect({ host: NODE_IP, port: 41080, allowHalfOpen: true })
+      let got = ''
+      sock.on('connect', () => { sock.end(Buffer.alloc(300 * 1024, 7)) })
+      sock.on('data', d => { got += String(d) })
+      sock.on('end', () => { resolve(got) })
+      sock.on('error', reject)
+    })
+    assert.equal(body, `got ${300 * 1024}`)
+  })
+
   it('keeps a client on its endpoint with ClientIP affinity', async () => {
     apply({ op: 'create', resource: 'services', object: service('sticky', { type: 'LoadBalancer', sessionAffinity: 'ClientIP', ports: [{ port: 41081, protocol: 'TCP' }] }), uid: 'svc-sticky', now: NOW })
     setEndpoints('sticky', [['127.0.0.71', ports['pod-a']!, 'pod-a'], ['127.0.0.72', ports['pod-b']!, 'pod-b'], ['127.0.0.73', ports['pod-c']!, 'pod-c']])

@@ -114,22 +114,27 @@ export function createServiceProxy (c: ProxyComponents): ServiceProxy {
       client.resetAndDestroy()
       return
     }
+    /** What the client sent before an endpoint answered: written to each endpoint tried, while it fits REPLAY_BYTES. */
     const sent: Buffer[] = []
-    let sentBytes = 0
+    let total = 0
+    const replayable = (): boolean => total <= REPLAY_BYTES
     let clientEnded = false
     let committed = false
     let upstream: Socket | undefined
     let upstreamConnected = false
 
     const onClientData = (chunk: Buffer): void => {
-      if (sentBytes + chunk.length <= REPLAY_BYTES) {
-        sent.push(chunk)
-        sentBytes += chunk.length
-      } else {
-        // Too much to replay elsewhere: this endpoint it is.
-        sentBytes = Infinity
+      total += chunk.length
+      if (replayable() || !upstreamConnected) sent.push(chunk)
+      if (upstreamConnected) {
+        if (upstream?.write(chunk) === false) {
+          client.pause()
+          upstream.once('drain', () => { client.resume() })
+        }
+      } else if (!replayable()) {
+        // Too much to hold while the endpoint connects: wait for it.
+        client.pause()
       }
-      if (upstreamConnected) upstream?.write(chunk)
     }
     const onClientEnd = (): void => {
       clientEnded = true
@@ -158,10 +163,6 @@ export function createServiceProxy (c: ProxyComponents): ServiceProxy {
         client.resetAndDestroy()
         return
       }
-      if (sentBytes === Infinity && i > 0) {
-        client.destroy()
-        return
-      }
       upstreamConnected = false
       const u = connect({ host: backend.ip, port: backend.port, allowHalfOpen: true, timeout: CONNECT_TIMEOUT_MS })
       upstream = u
@@ -170,7 +171,8 @@ export function createServiceProxy (c: ProxyComponents): ServiceProxy {
         if (answered || committed) return
         answered = true
         u.destroy()
-        if (sentBytes === Infinity) {
+        // Sent more than can be replayed: the request may be half-written to that endpoint; give up rather than send half twice.
+        if (!replayable()) {
           client.destroy()
           return
         }
@@ -180,7 +182,9 @@ export function createServiceProxy (c: ProxyComponents): ServiceProxy {
         u.setTimeout(0)
         upstreamConnected = true
         for (const chunk of sent) u.write(chunk)
+        if (!replayable()) sent.length = 0
         if (clientEnded) u.end()
+        if (client.isPaused() && !committed) client.resume()
       })
       u.once('timeout', next)
       u.once('data', (first: Buffer) => {
