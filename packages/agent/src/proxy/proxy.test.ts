@@ -51,13 +51,13 @@ describe('service proxy', () => {
   const ports: Record<string, number> = {}
 
   const service = (name: string, spec: Record<string, unknown>): ObjectInput => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'default' }, spec: { selector: { app: name }, ...spec } })
-  const endpoints = (name: string, ready: Array<[string, number, string]>): ObjectInput => ({
+  const endpoints = (name: string, ready: Array<[string, number, string, string?]>): ObjectInput => ({
     apiVersion: 'v1',
     kind: 'Endpoints',
     metadata: { name, namespace: 'default' },
-    subsets: ready.map(([ip, port, pod]) => ({ addresses: [{ ip, targetRef: { kind: 'Pod', name: pod } }], ports: [{ port, protocol: 'TCP' }] }))
+    subsets: ready.map(([ip, port, pod, node]) => ({ addresses: [{ ip, ...(node !== undefined ? { nodeName: node } : {}), targetRef: { kind: 'Pod', namespace: 'default', name: pod } }], ports: [{ port, protocol: 'TCP' }] }))
   })
-  const setEndpoints = (name: string, ready: Array<[string, number, string]>): void => {
+  const setEndpoints = (name: string, ready: Array<[string, number, string, string?]>): void => {
     apply(store.get('endpoints', 'default', name) === undefined
       ? { op: 'create', resource: 'endpoints', object: endpoints(name, ready), uid: `ep-${name}-${index}`, now: NOW }
       : { op: 'update', resource: 'endpoints', object: endpoints(name, ready), now: NOW })
@@ -142,6 +142,23 @@ describe('service proxy', () => {
       sock.on('error', reject)
     })
     assert.equal(body, `got ${300 * 1024}`)
+  })
+
+  it('reaches a pod of its own node at the pod IP, not through the published port', async () => {
+    const inPod = await backend('127.0.0.78', 'pod-local')
+    servers.push(inPod.server)
+    apply({
+      op: 'create',
+      resource: 'pods',
+      uid: 'pod-local',
+      now: NOW,
+      object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'pod-local', namespace: 'default' }, spec: { nodeName: 'n1', containers: [] }, status: { podIP: '127.0.0.78', hostPorts: [{ containerName: 'web', containerPort: inPod.port, protocol: 'TCP', hostIP: '127.0.0.79', hostPort: 39999 }] } }
+    })
+    // Nothing listens on the published address: only the pod IP answers.
+    setEndpoints('web', [['127.0.0.79', 39999, 'pod-local', 'n1']])
+    assert.equal((await ask(NODE_IP, 41080)).body, 'pod-local')
+    setEndpoints('web', [['127.0.0.79', 39999, 'pod-local', 'n2']])
+    assert.deepEqual(await ask(NODE_IP, 41080), { body: '', reset: true }, 'on another node it goes to the published port')
   })
 
   it('keeps a client on its endpoint with ClientIP affinity', async () => {

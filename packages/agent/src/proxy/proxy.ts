@@ -2,7 +2,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net'
 import { randomBytes, randomUUID } from 'node:crypto'
 import type { KubeObject, ObjectStore } from '@shoal/core'
 import type { ProxyHealth } from '@shoal/core/members/types.ts'
-import { backendsFor, listenersFor, Rotation, type Backend, type Listener } from '@shoal/core/proxy/plan.ts'
+import { backendsFor, listenersFor, localTarget, Rotation, type Backend, type Listener } from '@shoal/core/proxy/plan.ts'
 import { eventCommand } from '@shoal/core/controllers/common.ts'
 import type { EventWriter } from '../kubelet/events.ts'
 import type { Logger } from '../log.ts'
@@ -13,7 +13,8 @@ import type { ClusterIPs } from './cluster-ips.ts'
  * says (cluster IPs, node ports, load balancer ports) and forwards each TCP
  * connection to a ready endpoint of the Service, on any node, reading the
  * Endpoints from the local replica at each new connection, so a change is
- * in effect as soon as this agent has applied it.
+ * in effect as soon as this agent has applied it. An endpoint on this node
+ * is reached at its pod IP, without Docker's port publishing in between.
  *
  * A connection that an endpoint refuses, does not accept within
  * CONNECT_TIMEOUT_MS, or closes before answering a byte is tried on the next
@@ -164,7 +165,8 @@ export function createServiceProxy (c: ProxyComponents): ServiceProxy {
         return
       }
       upstreamConnected = false
-      const u = connect({ host: backend.ip, port: backend.port, allowHalfOpen: true, timeout: CONNECT_TIMEOUT_MS })
+      const target = localTarget(backend, c.store().get('pods', backend.namespace, backend.pod), c.node) ?? backend
+      const u = connect({ host: target.ip, port: target.port, allowHalfOpen: true, timeout: CONNECT_TIMEOUT_MS })
       upstream = u
       let answered = false
       const next = (): void => {

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import type { KubeObject } from '../store/types.ts'
-import { backendsFor, listenersFor, Rotation } from './plan.ts'
+import { backendsFor, listenersFor, localTarget, Rotation } from './plan.ts'
 
 const svc = (name: string, spec: Record<string, unknown>, created = '2026-01-01T00:00:00Z'): KubeObject =>
   ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'default', uid: name, resourceVersion: '1', creationTimestamp: created }, spec })
@@ -42,14 +42,24 @@ describe('listenersFor', () => {
 
 describe('backends and rotation', () => {
   const ep = { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'web', uid: 'e', resourceVersion: '1', creationTimestamp: '' }, subsets: [
-    { addresses: [{ ip: '127.0.0.12', targetRef: { name: 'b' } }], notReadyAddresses: [{ ip: '127.0.0.13', targetRef: { name: 'x' } }], ports: [{ name: 'http', port: 32001, protocol: 'TCP' }] },
-    { addresses: [{ ip: '127.0.0.11', targetRef: { name: 'a' } }], ports: [{ name: 'http', port: 32000, protocol: 'TCP' }] }
+    { addresses: [{ ip: '127.0.0.12', nodeName: 'n2', targetRef: { namespace: 'default', name: 'b' } }], notReadyAddresses: [{ ip: '127.0.0.13', targetRef: { name: 'x' } }], ports: [{ name: 'http', port: 32001, protocol: 'TCP' }] },
+    { addresses: [{ ip: '127.0.0.11', nodeName: 'n1', targetRef: { namespace: 'default', name: 'a' } }], ports: [{ name: 'http', port: 32000, protocol: 'TCP' }] }
   ] } as unknown as KubeObject
 
   it('takes the ready addresses of the named port, never the not-ready ones', () => {
-    assert.deepEqual(backendsFor(ep, 'http'), [{ ip: '127.0.0.11', port: 32000, pod: 'a' }, { ip: '127.0.0.12', port: 32001, pod: 'b' }])
+    assert.deepEqual(backendsFor(ep, 'http'), [{ ip: '127.0.0.11', port: 32000, namespace: 'default', pod: 'a', node: 'n1' }, { ip: '127.0.0.12', port: 32001, namespace: 'default', pod: 'b', node: 'n2' }])
     assert.deepEqual(backendsFor(ep, 'other'), [])
     assert.deepEqual(backendsFor(undefined, 'http'), [])
+  })
+
+  it('reaches a pod of this node at its pod IP and container port, any other through its node', () => {
+    const [a, b] = backendsFor(ep, 'http')
+    const pod = (node: string, podIP?: string): KubeObject => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'a', namespace: 'default', uid: 'a', resourceVersion: '1', creationTimestamp: '' }, spec: { nodeName: node }, status: { ...(podIP !== undefined ? { podIP } : {}), hostPorts: [{ containerPort: 8080, protocol: 'TCP', hostIP: '127.0.0.11', hostPort: 32000 }] } })
+    assert.deepEqual(localTarget(a!, pod('n1', '172.17.0.5'), 'n1'), { ip: '172.17.0.5', port: 8080 })
+    assert.equal(localTarget(a!, pod('n1', '172.17.0.5'), 'n2'), undefined, 'not this node\'s')
+    assert.equal(localTarget(a!, pod('n1'), 'n1'), undefined, 'no pod IP yet')
+    assert.equal(localTarget(b!, pod('n1', '172.17.0.5'), 'n1'), undefined, 'another host port')
+    assert.equal(localTarget(a!, undefined, 'n1'), undefined)
   })
 
   it('goes round robin, and keeps a client on its backend with affinity until the timeout', () => {

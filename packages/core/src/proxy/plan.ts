@@ -107,8 +107,10 @@ export function listenersFor (services: readonly KubeObject[], nodeAddress: stri
 export interface Backend {
   readonly ip: string
   readonly port: number
-  /** The pod, for logs and tests. */
+  /** The pod (namespace and name) and the node it runs on ('' when the Endpoints do not say). */
+  readonly namespace: string
   readonly pod: string
+  readonly node: string
 }
 
 /** The ready endpoints of the Endpoints port named `portName`, in a stable order. */
@@ -120,10 +122,27 @@ export function backendsFor (endpoints: KubeObject | undefined, portName: string
     for (const a of recs(subset.addresses)) {
       if (typeof a.ip !== 'string') continue
       const ref = isRec(a.targetRef) ? a.targetRef : {}
-      out.push({ ip: a.ip, port: port.port, pod: typeof ref.name === 'string' ? ref.name : '' })
+      const str = (v: unknown): string => typeof v === 'string' ? v : ''
+      out.push({ ip: a.ip, port: port.port, namespace: str(ref.namespace) || str(endpoints?.metadata.namespace), pod: str(ref.name), node: str(a.nodeName) })
     }
   }
   return out.sort((a, b) => a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : a.port - b.port)
+}
+
+/**
+ * For a backend on this node: the pod's own address and container port
+ * behind the published host port, so the connection skips Docker's port
+ * publishing (one hop fewer, as kube-proxy goes straight to pod IPs); the
+ * node's Docker bridge makes the pod IP reachable from the node itself.
+ * Undefined when `pod` is not this node's or does not say.
+ */
+export function localTarget (backend: Backend, pod: KubeObject | undefined, node: string): { ip: string, port: number } | undefined {
+  if (pod === undefined || backend.node !== node || backend.node === '') return undefined
+  const spec = isRec(pod.spec) ? pod.spec : {}
+  const status = isRec(pod.status) ? pod.status : {}
+  if (spec.nodeName !== node || typeof status.podIP !== 'string' || status.podIP === '') return undefined
+  const published = recs(status.hostPorts).find(h => h.hostPort === backend.port && (h.protocol ?? 'TCP') === 'TCP')
+  return typeof published?.containerPort === 'number' ? { ip: status.podIP, port: published.containerPort } : undefined
 }
 
 const backendKey = (b: Backend): string => `${b.ip}:${b.port}`
