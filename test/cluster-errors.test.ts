@@ -44,6 +44,21 @@ describe('agent start-up errors', () => {
     assert.equal(existsSync(dir), false)
   })
 
+  it('a member not up yet: with --join-retry-ms the joiner says so, tries again, and joins once it is up', async () => {
+    const late = agent('late', '127.0.0.27')
+    await late.start()
+    const token = await tokenOf(late)
+    late.kill('SIGTERM')
+    await late.waitExit()
+    const early = agent('early', '127.0.0.28')
+    const joined = early.start(['--join', late.ip, '--token', token, '--join-retry-ms', '60000'])
+    joined.catch(() => {})
+    await waitFor('the joiner saying it will try again', async () => existsSync(early.logPath) && readFileSync(early.logPath, 'utf8').includes('cannot join through 127.0.0.27 yet; trying again in'), { timeoutMs: 10_000, intervalMs: 50 })
+    await late.start()
+    await joined
+    await waitFor('both see each other alive', async () => await allSee([late, early], { late: 'alive', early: 'alive' }), { timeoutMs: 15_000 })
+  })
+
   it('a port in use: exit 1, names the address, nothing written', async () => {
     const owner = started.find(a => a.name === 'owner')!
     const dir = `${scratch.path}/clash`

@@ -118,7 +118,7 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
     try {
       if (seed !== undefined) {
         try {
-          seeds = await joinThrough(mesh, cluster, seed)
+          seeds = mode === 'join' ? await joinRetrying(mesh, cluster, seed) : await joinThrough(mesh, cluster, seed)
         } catch (err) {
           if (mode === 'join') throw err
           log.warn({ seed, err: (err as Error).message }, 'could not reach the --join address; rejoining through known peers')
@@ -215,6 +215,26 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
     if (res.clusterId !== cluster.id) throw new JoinFailedError(seed, `it belongs to cluster ${res.clusterId}, not ${cluster.id}`)
     log.info({ seed, cluster: cluster.id, members: res.members.length + 1 }, 'joined cluster')
     return res.members
+  }
+
+  /**
+   * The first join, tried again while the member does not answer (it may be
+   * booting too) for up to --join-retry-ms, backing off from 1 s to 30 s. A
+   * refusal (a wrong token, another cluster) is final at once.
+   */
+  const joinRetrying = async (mesh: Mesh, cluster: ClusterSecret, seed: string): Promise<KnownPeer[]> => {
+    const deadline = Date.now() + config.joinRetryMs
+    for (let delay = 1000; ; delay = Math.min(delay * 2, 30_000)) {
+      try {
+        return await joinThrough(mesh, cluster, seed)
+      } catch (err) {
+        const transient = err instanceof JoinFailedError && /refused|unreachable|no answer|reset|resolve|did not answer/.test(err.message)
+        const wait = Math.min(delay, deadline - Date.now())
+        if (!transient || wait <= 0 || stopping !== undefined) throw err
+        log.warn({ seed, err: err.message, retryInMs: wait }, `cannot join through ${seed} yet; trying again in ${Math.round(wait / 1000)} s`)
+        await new Promise(resolve => setTimeout(resolve, wait))
+      }
+    }
   }
 
   const info = (): AgentInfo => {

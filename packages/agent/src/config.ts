@@ -23,6 +23,8 @@ export interface AgentConfig {
   readonly join?: string
   /** Join token, printed by `shoal token` on a member. */
   readonly token?: string
+  /** How long the first join keeps trying while the member does not answer (backoff 1 s doubling to 30 s), ms; 0: fail at once. */
+  readonly joinRetryMs: number
   readonly members: MembersConfig
   /** Voters the cluster keeps (odd, 1–7); only the agent that creates the cluster uses it. */
   readonly voters: number
@@ -137,11 +139,13 @@ export function resolveAgentConfig (init: AgentInit = {}): AgentConfig {
   if (!Number.isInteger(backoffMaxMs) || backoffMaxMs < backoffInitialMs) problems.push(`--backoff-max-ms must be a number of ms no less than --backoff-initial-ms, got ${String(backoffMaxMs)}`)
   const podEvictionTimeoutMs = init.podEvictionTimeoutMs ?? 3000
   if (!Number.isInteger(podEvictionTimeoutMs) || podEvictionTimeoutMs < 0) problems.push(`--pod-eviction-timeout-ms must be a non-negative number of ms, got ${String(podEvictionTimeoutMs)}`)
+  const joinRetryMs = init.joinRetryMs ?? 0
+  if (!Number.isInteger(joinRetryMs) || joinRetryMs < 0) problems.push(`--join-retry-ms must be a non-negative number of ms, got ${String(joinRetryMs)}`)
   const controllers = parseControllers(typeof init.controllers === 'string' ? init.controllers : init.controllers?.join(',') ?? '*', problems)
   const dockerSocket = init.dockerSocket ?? '/var/run/docker.sock'
   if (dockerSocket === '') problems.push('--docker-socket must be a path')
   if (problems.length > 0 || members === undefined) throw new InvalidConfigError(problems)
-  return Object.freeze({ dataDir: init.dataDir ?? defaultDataDir(), name, bind, advertise, port, apiPort, join: init.join, token: init.token, members, voters, raftTickMs, voterGraceMs, backoffInitialMs, backoffMaxMs, dockerSocket, podEvictionTimeoutMs, controllers })
+  return Object.freeze({ dataDir: init.dataDir ?? defaultDataDir(), name, bind, advertise, port, apiPort, join: init.join, token: init.token, joinRetryMs, members, voters, raftTickMs, voterGraceMs, backoffInitialMs, backoffMaxMs, dockerSocket, podEvictionTimeoutMs, controllers })
 }
 
 /** Parse `HOST`, `HOST:PORT`, `[V6]` or `[V6]:PORT`. */

@@ -20,6 +20,7 @@ cli.command('agent', 'Run the Shoal agent on this machine (creates a cluster, or
   .option('--api-port <port>', 'HTTP API TCP port (env SHOAL_API_PORT; default 6443)')
   .option('--join <host[:port]>', 'join the cluster of the member at this address (env SHOAL_JOIN)')
   .option('--token <token>', 'join token, printed by `shoal token` on a member (env SHOAL_TOKEN)')
+  .option('--join-retry-ms <ms>', 'keep trying the first join this long while the member does not answer, backing off from 1 s to 30 s (env SHOAL_JOIN_RETRY_MS; default 0: fail at once)')
   .option('--heartbeat-ms <ms>', 'membership heartbeat interval (env SHOAL_HEARTBEAT_MS; default 500)')
   .option('--suspect-after-ms <ms>', 'silence before a member is suspect (env SHOAL_SUSPECT_AFTER_MS; default 2000)')
   .option('--suspicion-timeout-ms <ms>', 'time a suspect has to refute before it is dead (env SHOAL_SUSPICION_TIMEOUT_MS; default 1000)')

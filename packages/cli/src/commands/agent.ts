@@ -9,6 +9,7 @@ export interface AgentFlags {
   apiPort?: number
   join?: string
   token?: string
+  joinRetryMs?: number
   heartbeatMs?: number
   suspectAfterMs?: number
   suspicionTimeoutMs?: number
@@ -44,6 +45,7 @@ export function agentInitFrom (flags: AgentFlags, env: NodeJS.ProcessEnv): Agent
     apiPort: num(flags.apiPort, 'SHOAL_API_PORT'),
     join: str(flags.join, 'SHOAL_JOIN'),
     token: str(flags.token, 'SHOAL_TOKEN'),
+    joinRetryMs: num(flags.joinRetryMs, 'SHOAL_JOIN_RETRY_MS'),
     voters: num(flags.voters, 'SHOAL_VOTERS'),
     raftTickMs: num(flags.raftTickMs, 'SHOAL_RAFT_TICK_MS'),
     voterGraceMs: num(flags.voterGraceMs, 'SHOAL_VOTER_GRACE_MS'),
