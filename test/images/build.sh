@@ -28,3 +28,25 @@ build () {
 build shoal-test/busybox:1 -c 'CMD ["/bin/sh"]'
 build shoal-test/web:1 -c 'CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]' -c 'EXPOSE 8080/tcp'
 build shoal-test/web:2 -c 'CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]' -c 'EXPOSE 8080/tcp'
+
+# shoal-test/standin:1, a stand-in for a VM in the install tests: a root
+# with this machine's /etc and the usual top-level links; the container is run
+# with this machine's /usr mounted read-only, so it has the same programs.
+build_standin () {
+  local image=shoal-test/standin:1
+  if docker image inspect "$image" >/dev/null 2>&1; then
+    echo "$image already present"
+    return
+  fi
+  local root
+  root=$(mktemp -d)
+  mkdir -p "$root"/{usr,proc,sys,dev,run,tmp,var/lib,var/log,root,opt}
+  ln -s usr/bin "$root/bin"; ln -s usr/sbin "$root/sbin"; ln -s usr/lib "$root/lib"; ln -s usr/lib64 "$root/lib64"
+  cp -a /etc "$root/etc"
+  rm -f "$root/etc/machine-id" "$root/etc/hostname" "$root/etc/shadow" "$root/etc/gshadow"
+  : >"$root/etc/fstab"
+  tar -C "$root" -c . | docker import - "$image" >/dev/null
+  rm -rf "$root"
+  echo "built $image"
+}
+build_standin
