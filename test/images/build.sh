@@ -43,7 +43,7 @@ build_standin () {
   mkdir -p "$root"/{usr,proc,sys,dev,run,tmp,var/lib,var/log,root,opt}
   ln -s usr/bin "$root/bin"; ln -s usr/sbin "$root/sbin"; ln -s usr/lib "$root/lib"; ln -s usr/lib64 "$root/lib64"
   cp -a /etc "$root/etc"
-  rm -f "$root/etc/machine-id" "$root/etc/hostname" "$root/etc/shadow" "$root/etc/gshadow"
+  rm -f "$root/etc/machine-id" "$root/etc/hostname" "$root/etc/shadow" "$root/etc/gshadow" "$root"/etc/ssh/ssh_host_*_key
   : >"$root/etc/fstab"
   tar -C "$root" -c . | docker import - "$image" >/dev/null
   rm -rf "$root"
