@@ -2,7 +2,7 @@
 # Install the Shoal agent on this machine as a systemd service, or remove it.
 #
 #   install.sh [--join HOST --token TOKEN | --token-file FILE] [--bind ADDR] [--name NAME]
-#              [--source DIR] [--install-deps] [--copy-node-modules]
+#              [--source DIR] [--install-deps] [--copy-node-modules] [--env SHOAL_X=VALUE ...]
 #   install.sh --uninstall [--keep-data]
 #
 # Installs the project from --source (default: the checkout this script is
@@ -15,7 +15,8 @@
 # arguments, it changes nothing and says so. --install-deps first installs
 # Docker, Node.js and npm from Debian's packages. --copy-node-modules takes
 # the source's node_modules instead of running npm ci (a checkout that ran
-# `npm install` on a machine of the same kind; no registry needed).
+# `npm install` on a machine of the same kind; no registry needed). --env
+# adds any other agent setting (`shoal agent --help` names them all).
 #
 # --uninstall stops and disables the service, leaves the cluster if the agent
 # is up (its pods' containers go with it), and removes everything above,
@@ -28,7 +29,7 @@ ENV_FILE=/etc/default/shoal
 UNIT=/etc/systemd/system/shoal.service
 BIN=/usr/local/bin/shoal
 SOURCE=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-JOIN='' TOKEN='' BIND='' NAME='' UNINSTALL=0 KEEP_DATA=0 DEPS=0 COPY_MODULES=0
+JOIN='' TOKEN='' BIND='' NAME='' UNINSTALL=0 KEEP_DATA=0 DEPS=0 COPY_MODULES=0 EXTRA=''
 
 say () { echo "shoal-install: $*"; }
 die () { echo "shoal-install: $*" >&2; exit 1; }
@@ -43,9 +44,10 @@ while [ $# -gt 0 ]; do
     --source) SOURCE=$(cd "${2:?--source needs a directory}" && pwd); shift 2 ;;
     --install-deps) DEPS=1; shift ;;
     --copy-node-modules) COPY_MODULES=1; shift ;;
+    --env) [[ ${2:-} =~ ^SHOAL_[A-Z_]+=[^[:space:]]*$ ]] || die "--env takes SHOAL_NAME=VALUE (no spaces), got ${2:-(nothing)}"; EXTRA+=$'\n'"$2"; shift 2 ;;
     --uninstall) UNINSTALL=1; shift ;;
     --keep-data) KEEP_DATA=1; shift ;;
-    -h|--help) sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument $1 (see --help)" ;;
   esac
 done
@@ -128,6 +130,7 @@ SHOAL_LOG_LEVEL=info"
 if [ -n "$JOIN" ]; then
   env_lines+=$'\n'"SHOAL_JOIN=$JOIN"$'\n'"SHOAL_TOKEN=$TOKEN"$'\n'"SHOAL_JOIN_RETRY_MS=600000"
 fi
+env_lines+=$EXTRA
 put "$ENV_FILE" "$env_lines" 600
 put "$UNIT" "$(sed "s|@PREFIX@|$PREFIX|g" "$PREFIX/vagrant/shoal.service")" 644
 put "$BIN" "#!/bin/sh

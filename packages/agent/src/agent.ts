@@ -177,6 +177,7 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
     const kubelet = createKubelet({
       node: config.name,
       hostIP: config.advertise,
+      ...(config.publishAddress !== undefined ? { publishIP: config.publishAddress } : {}),
       podsDir: joinPath(config.dataDir, 'pods'),
       capacity: { cpuMilli: availableParallelism() * 1000, memoryBytes: totalmem() },
       store: () => store.local,
@@ -187,7 +188,7 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
       log: kubeletLog,
       backoff: { initialMs: config.backoffInitialMs, maxMs: config.backoffMaxMs }
     })
-    const proxy = createServiceProxy({ node: config.name, address: config.advertise, store: () => store.local, writeEvent: async cmd => await store.write(cmd), clusterIPs: loopbackClusterIPs(log.child({ module: 'proxy' })), log: log.child({ module: 'proxy' }) })
+    const proxy = createServiceProxy({ node: config.name, address: config.advertise, podNetworkLocal: config.publishAddress === undefined || config.publishAddress === config.advertise, store: () => store.local, writeEvent: async cmd => await store.write(cmd), clusterIPs: loopbackClusterIPs(log.child({ module: 'proxy' })), log: log.child({ module: 'proxy' }) })
     const describe = members.describeSelf
     members.describeSelf = () => {
       const failures = proxy.failures()

@@ -37,6 +37,12 @@ export interface AgentConfig {
   readonly backoffMaxMs: number
   /** The Docker engine's socket. */
   readonly dockerSocket: string
+  /**
+   * Where the engine publishes pods' ports (--publish-address), when that is
+   * not the advertised address: the agent runs in a container and drives the
+   * host's engine. Then the proxy reaches even this node's pods there.
+   */
+  readonly publishAddress?: string
   /** A node not Ready this long has its pods deleted, to be replaced elsewhere, ms. */
   readonly podEvictionTimeoutMs: number
   /** The leader's loops this agent runs when it leads (`--controllers`, as kube-controller-manager takes it). */
@@ -142,10 +148,12 @@ export function resolveAgentConfig (init: AgentInit = {}): AgentConfig {
   const joinRetryMs = init.joinRetryMs ?? 0
   if (!Number.isInteger(joinRetryMs) || joinRetryMs < 0) problems.push(`--join-retry-ms must be a non-negative number of ms, got ${String(joinRetryMs)}`)
   const controllers = parseControllers(typeof init.controllers === 'string' ? init.controllers : init.controllers?.join(',') ?? '*', problems)
+  const publishAddress = init.publishAddress === '' ? undefined : init.publishAddress
+  if (publishAddress !== undefined && (isIP(publishAddress) === 0 || publishAddress === '0.0.0.0' || publishAddress === '::')) problems.push(`--publish-address must be an IP address others can reach, got ${JSON.stringify(publishAddress)}`)
   const dockerSocket = init.dockerSocket ?? '/var/run/docker.sock'
   if (dockerSocket === '') problems.push('--docker-socket must be a path')
   if (problems.length > 0 || members === undefined) throw new InvalidConfigError(problems)
-  return Object.freeze({ dataDir: init.dataDir ?? defaultDataDir(), name, bind, advertise, port, apiPort, join: init.join, token: init.token, joinRetryMs, members, voters, raftTickMs, voterGraceMs, backoffInitialMs, backoffMaxMs, dockerSocket, podEvictionTimeoutMs, controllers })
+  return Object.freeze({ dataDir: init.dataDir ?? defaultDataDir(), name, bind, advertise, port, apiPort, join: init.join, token: init.token, joinRetryMs, members, voters, raftTickMs, voterGraceMs, backoffInitialMs, backoffMaxMs, dockerSocket, ...(publishAddress !== undefined ? { publishAddress } : {}), podEvictionTimeoutMs, controllers })
 }
 
 /** Parse `HOST`, `HOST:PORT`, `[V6]` or `[V6]:PORT`. */

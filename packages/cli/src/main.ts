@@ -30,6 +30,7 @@ cli.command('agent', 'Run the Shoal agent on this machine (creates a cluster, or
   .option('--backoff-initial-ms <ms>', 'first delay before a crashed container restarts, doubling each time (env SHOAL_BACKOFF_INITIAL_MS; default 10000)')
   .option('--backoff-max-ms <ms>', 'longest delay before a crashed container restarts (env SHOAL_BACKOFF_MAX_MS; default 300000)')
   .option('--controllers <list>', 'the leader\'s loops to run: * or a list of nodes, nodelifecycle, garbagecollector, deployment, replicaset, scheduler, endpoint, service; -NAME leaves one out (env SHOAL_CONTROLLERS; default *)')
+  .option('--publish-address <ip>', 'where the Docker engine publishes pods\' ports, when not on the advertised address: an agent in a container using the host\'s engine (env SHOAL_PUBLISH_ADDRESS)')
   .option('--pod-eviction-timeout-ms <ms>', 'a node not Ready this long has its pods replaced elsewhere (env SHOAL_POD_EVICTION_TIMEOUT_MS; default 3000)')
   .option('--docker-socket <path>', 'the Docker engine that runs this node\'s pods (env SHOAL_DOCKER_SOCKET; default /var/run/docker.sock)')
   .option('--log-level <level>', 'trace, debug, info, warn or error (env SHOAL_LOG_LEVEL; default info)')

@@ -37,8 +37,10 @@ import type { Logger } from '../log.ts'
 export interface KubeletComponents {
   /** This node's name: `spec.nodeName` of its pods, and the runtime's node label. */
   readonly node: string
-  /** The node's advertised address: ports are published there; status.hostIP. */
+  /** The node's advertised address: status.hostIP, and where ports are published unless `publishIP` is given. */
   readonly hostIP: string
+  /** Where the engine publishes pods' ports, when not on hostIP (--publish-address). */
+  readonly publishIP?: string
   /** Where emptyDir volumes live: DIR/UID/volumes/NAME. */
   readonly podsDir: string
   readonly capacity: { readonly cpuMilli: number, readonly memoryBytes: number }
@@ -112,6 +114,7 @@ export function createKubelet (c: KubeletComponents): Kubelet {
 
   const prober: Prober = createProber({
     runtime: c.runtime,
+    podNetworkLocal: c.publishIP === undefined || c.publishIP === c.hostIP,
     now,
     log,
     // A verdict changed (ready, or a restart is due): sync the pod at once.
@@ -217,7 +220,7 @@ export function createKubelet (c: KubeletComponents): Kubelet {
     for (let round = 0; round < MAX_ROUNDS && !stopped; round++) {
       observed = await observedOf(uid)
       if (pods.get(uid) !== s) return
-      const plan = planPod({ pod: s.pod, observed, now: now(), hostIP: c.hostIP, memory: s.memory, volumePaths, ...(c.backoff !== undefined ? { backoff: c.backoff } : {}) })
+      const plan = planPod({ pod: s.pod, observed, now: now(), hostIP: c.hostIP, ...(c.publishIP !== undefined ? { publishIP: c.publishIP } : {}), memory: s.memory, volumePaths, ...(c.backoff !== undefined ? { backoff: c.backoff } : {}) })
       s.memory = plan.memory
       for (const e of plan.events) events.record(s.pod, e)
       if (plan.nextSyncAt !== undefined) wakeAt(s, plan.nextSyncAt)

@@ -31,7 +31,16 @@ export interface ProberComponents {
   /** A container's verdict changed (ready, started, restart due): sync its pod. */
   readonly onVerdict: (uid: string) => void
   readonly onUnhealthy: (uid: string, event: KubeletEvent) => void
+  /**
+   * Pod IPs are reachable from the agent (the engine runs beside it); default
+   * true. When false (--publish-address), httpGet and tcpSocket probes go to
+   * where the port is published instead.
+   */
+  readonly podNetworkLocal?: boolean
 }
+
+/** Where a probe of container port `port` connects. */
+type Reach = (port: number) => { host: string, port: number } | undefined
 
 interface Tracked {
   pod: KubeObject
@@ -63,7 +72,13 @@ export function createProber (c: ProberComponents): Prober {
         const key = `${spec.name}/${d.kind}`
         if (t.inFlight.has(key)) continue
         t.inFlight.add(key)
-        runProbe(c.runtime, d.probe, spec, latest, sandbox?.podIP, d.spec.timeoutSeconds)
+        const reach: Reach = c.podNetworkLocal === false
+          ? port => {
+            const p = sandbox?.ports?.find(x => x.containerPort === port && x.protocol === 'TCP')
+            return p !== undefined ? { host: p.hostIP, port: p.hostPort } : undefined
+          }
+          : port => sandbox?.podIP !== undefined ? { host: sandbox.podIP, port } : undefined
+        runProbe(c.runtime, d.probe, spec, latest, reach, d.spec.timeoutSeconds)
           .then(result => { settle(uid, spec, latest.id, d.kind, { ...result, atMs: c.now() }) })
           .catch((err: Error) => { c.log.debug({ err: err.message }, 'probe failed to run') })
           .finally(() => {
@@ -127,15 +142,15 @@ function portOf (port: unknown, spec: ContainerSpec): number | undefined {
 }
 
 /** One run of a probe's handler, with Kubernetes' failure messages. */
-async function runProbe (runtime: ContainerRuntime, probe: ProbeFields, spec: ContainerSpec, container: ObservedContainer, podIP: string | undefined, timeoutSeconds: number): Promise<{ ok: boolean, message?: string }> {
+async function runProbe (runtime: ContainerRuntime, probe: ProbeFields, spec: ContainerSpec, container: ObservedContainer, reach: Reach, timeoutSeconds: number): Promise<{ ok: boolean, message?: string }> {
   const timeoutMs = timeoutSeconds * 1000
   const http = probe.httpGet as { host?: string, port?: unknown, path?: string, scheme?: string, httpHeaders?: Array<{ name: string, value: string }> } | undefined
   const tcp = probe.tcpSocket as { host?: string, port?: unknown } | undefined
   const exec = probe.exec as { command?: string[] } | undefined
   if (http !== undefined) {
-    const port = portOf(http.port, spec)
-    const host = http.host !== undefined && http.host !== '' ? http.host : podIP
-    if (port === undefined || host === undefined) return { ok: false, message: `no address to probe (${host === undefined ? 'no pod IP' : `unknown port ${String(http.port)}`})` }
+    const to = target(http, spec, reach)
+    if (typeof to === 'string') return { ok: false, message: to }
+    const { host, port } = to
     const scheme = (http.scheme ?? 'HTTP').toLowerCase()
     const url = `${scheme}://${host}:${port}${http.path ?? '/'}`
     return await new Promise(resolve => {
@@ -155,9 +170,9 @@ async function runProbe (runtime: ContainerRuntime, probe: ProbeFields, spec: Co
     })
   }
   if (tcp !== undefined) {
-    const port = portOf(tcp.port, spec)
-    const host = tcp.host !== undefined && tcp.host !== '' ? tcp.host : podIP
-    if (port === undefined || host === undefined) return { ok: false, message: `no address to probe (${host === undefined ? 'no pod IP' : `unknown port ${String(tcp.port)}`})` }
+    const to = target(tcp, spec, reach)
+    if (typeof to === 'string') return { ok: false, message: to }
+    const { host, port } = to
     return await new Promise(resolve => {
       const socket = connect({ host, port, timeout: timeoutMs })
       socket.once('connect', () => { socket.destroy(); resolve({ ok: true }) })
@@ -167,6 +182,14 @@ async function runProbe (runtime: ContainerRuntime, probe: ProbeFields, spec: Co
   }
   if (exec !== undefined && Array.isArray(exec.command)) return await execProbe(runtime, exec.command, container, timeoutMs)
   return { ok: false, message: 'the probe has no handler Shoal runs (exec, httpGet, tcpSocket)' }
+}
+
+/** Where an httpGet or tcpSocket probe connects: its `host`, else the pod (or where its port is published); or why there is nowhere. */
+function target (handler: { host?: string, port?: unknown }, spec: ContainerSpec, reach: Reach): { host: string, port: number } | string {
+  const port = portOf(handler.port, spec)
+  if (port === undefined) return `no address to probe (unknown port ${String(handler.port)})`
+  if (handler.host !== undefined && handler.host !== '') return { host: handler.host, port }
+  return reach(port) ?? `no address to probe (no pod IP, or port ${port} is not published where this agent reaches it)`
 }
 
 /** An exec probe: the command's exit code decides; its output is the failure message, as in Kubernetes. */

@@ -32,6 +32,8 @@ export interface ProxyComponents {
   /** The local replica (a function: a snapshot install replaces it). */
   readonly store: () => ObjectStore
   readonly writeEvent: EventWriter
+  /** This node's pods are reachable at their pod IPs from here (the engine runs beside the agent); default true. */
+  readonly podNetworkLocal?: boolean
   readonly clusterIPs: ClusterIPs
   readonly log: Logger
   readonly now?: () => number
@@ -165,7 +167,7 @@ export function createServiceProxy (c: ProxyComponents): ServiceProxy {
         return
       }
       upstreamConnected = false
-      const target = localTarget(backend, c.store().get('pods', backend.namespace, backend.pod), c.node) ?? backend
+      const target = (c.podNetworkLocal !== false ? localTarget(backend, c.store().get('pods', backend.namespace, backend.pod), c.node) : undefined) ?? backend
       const u = connect({ host: target.ip, port: target.port, allowHalfOpen: true, timeout: CONNECT_TIMEOUT_MS })
       upstream = u
       let answered = false

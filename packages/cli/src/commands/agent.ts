@@ -19,6 +19,7 @@ export interface AgentFlags {
   backoffInitialMs?: number
   backoffMaxMs?: number
   dockerSocket?: string
+  publishAddress?: string
   podEvictionTimeoutMs?: number
   controllers?: string
   logLevel?: string
@@ -52,6 +53,7 @@ export function agentInitFrom (flags: AgentFlags, env: NodeJS.ProcessEnv): Agent
     backoffInitialMs: num(flags.backoffInitialMs, 'SHOAL_BACKOFF_INITIAL_MS'),
     backoffMaxMs: num(flags.backoffMaxMs, 'SHOAL_BACKOFF_MAX_MS'),
     dockerSocket: str(flags.dockerSocket, 'SHOAL_DOCKER_SOCKET'),
+    publishAddress: str(flags.publishAddress, 'SHOAL_PUBLISH_ADDRESS'),
     podEvictionTimeoutMs: num(flags.podEvictionTimeoutMs, 'SHOAL_POD_EVICTION_TIMEOUT_MS'),
     controllers: str(flags.controllers, 'SHOAL_CONTROLLERS'),
     members: dropUndefined(members)

@@ -49,8 +49,10 @@ export interface PodInput {
   readonly observed: readonly ObservedContainer[]
   /** ms. */
   readonly now: number
-  /** The node's advertised address: where ports are published, status.hostIP. */
+  /** The node's advertised address: status.hostIP, and where ports are published unless `publishIP` says otherwise. */
   readonly hostIP: string
+  /** Where ports are published when the container engine does not share the agent's address (an agent in a container using the host's engine). */
+  readonly publishIP?: string
   readonly memory?: PodMemory
   /** The agent's directory for each emptyDir volume. */
   readonly volumePaths?: VolumePaths

@@ -121,7 +121,7 @@ export function planPod (input: PodInput): PodPlan {
     if (spec.restartPolicy === 'Never' && hadSandbox && known.length > 0) return { actions, events, memory, terminated: false }
     if (hadSandbox) events.push({ type: 'Normal', reason: 'SandboxChanged', message: 'Pod sandbox changed, it will be killed and re-created.' })
     for (const o of mine.filter(o => o.role === 'sandbox')) actions.push({ kind: 'removeContainer', id: o.id })
-    actions.push({ kind: 'runSandbox', config: sandboxConfigFor(pod, input.hostIP) })
+    actions.push({ kind: 'runSandbox', config: sandboxConfigFor(pod, input.publishIP ?? input.hostIP) })
     return { actions, events, memory, terminated: false }
   }
 
