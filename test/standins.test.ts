@@ -4,28 +4,13 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { request as httpRequest } from 'node:http'
 import { removeNodeContainers, scratchDir, shoal, type RunResult } from './helpers/agents.ts'
 import { waitFor } from './helpers/wait.ts'
-import { hostnameWebDeployment } from './helpers/cluster.ts'
+import { fetchBody, hostnameWebDeployment } from './helpers/cluster.ts'
 
 const run = promisify(execFile)
 type Json = any
 
-/** One GET without keep-alive: the body, or undefined on any failure. */
-async function get (host: string, port: number): Promise<string | undefined> {
-  return await new Promise(resolve => {
-    const req = httpRequest({ host, port, path: '/', agent: false, timeout: 3000 }, res => {
-      let body = ''
-      res.setEncoding('utf8')
-      res.on('data', (d: string) => { body += d })
-      res.on('end', () => { resolve(res.statusCode === 200 ? body.trim() : undefined) })
-    })
-    req.on('timeout', () => { req.destroy() })
-    req.on('error', () => { resolve(undefined) })
-    req.end()
-  })
-}
 
 const isReady = (o: Json): boolean => (o.status?.conditions ?? []).some((c: Json) => c.type === 'Ready' && c.status === 'True')
 
@@ -112,7 +97,7 @@ describe('three stand-in VMs provisioned by install.sh', () => {
     for (const vm of vms) {
       await waitFor(`all three pods through ${vm.ip}:8080`, async () => {
         const seen = new Set<string>()
-        for (let i = 0; i < 6; i++) seen.add(await get(vm.ip, 8080) ?? 'failed')
+        for (let i = 0; i < 6; i++) seen.add(await fetchBody(vm.ip, 8080) ?? 'failed')
         return seen.size === 3 && [...seen].sort().join() === names.join()
       }, { timeoutMs: 20_000, intervalMs: 200 })
     }
@@ -128,7 +113,7 @@ describe('three stand-in VMs provisioned by install.sh', () => {
     for (const vm of [vm1, vm2]) {
       await waitFor(`the moved pods through ${vm.ip}:8080`, async () => {
         const seen = new Set<string>()
-        for (let i = 0; i < 6; i++) seen.add(await get(vm.ip, 8080) ?? 'failed')
+        for (let i = 0; i < 6; i++) seen.add(await fetchBody(vm.ip, 8080) ?? 'failed')
         return [...seen].sort().join() === names.join()
       }, { timeoutMs: 20_000, intervalMs: 200 })
     }

@@ -2,11 +2,10 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { request as httpRequest } from 'node:http'
 import { closeConnections } from '@shoal/cli/http.ts'
 import { AgentProcess, scratchDir, shoal } from '../helpers/agents.ts'
 import { waitFor } from '../helpers/wait.ts'
-import { hostnameWebDeployment, startCluster } from '../helpers/cluster.ts'
+import { fetchBody, hostnameWebDeployment, startCluster } from '../helpers/cluster.ts'
 import { percentile } from './stats.ts'
 
 /**
@@ -50,20 +49,6 @@ async function wrk (url: string, connections: number): Promise<WrkFigures> {
   return { rps, p50: pct('50'), p99: pct('99'), errors }
 }
 
-/** One GET without keep-alive: the body, or undefined on any failure. */
-async function get (host: string, port: number): Promise<string | undefined> {
-  return await new Promise(resolve => {
-    const req = httpRequest({ host, port, path: '/', agent: false, timeout: 2000 }, res => {
-      let body = ''
-      res.setEncoding('utf8')
-      res.on('data', (d: string) => { body += d })
-      res.on('end', () => { resolve(res.statusCode === 200 ? body.trim() : undefined) })
-    })
-    req.on('timeout', () => { req.destroy() })
-    req.on('error', () => { resolve(undefined) })
-    req.end()
-  })
-}
 
 /** Requests round the three nodes, back to back, recording when each pod answered through which node. */
 function sampler (): { stop: () => Promise<void>, seen: Array<{ at: number, node: string, pod: string }> } {
@@ -71,7 +56,7 @@ function sampler (): { stop: () => Promise<void>, seen: Array<{ at: number, node
   let going = true
   const loops = IPS.map(async ip => {
     while (going) {
-      const pod = await get(ip, PORT)
+      const pod = await fetchBody(ip, PORT)
       if (pod !== undefined) seen.push({ at: epochNow(), node: ip, pod })
     }
   })
@@ -107,7 +92,7 @@ export async function servicesBench (): Promise<string[]> {
     for (const ip of IPS) {
       await waitFor(`three pods through ${ip}`, async () => {
         const bodies = new Set<string>()
-        for (let i = 0; i < 6; i++) bodies.add(await get(ip, PORT) ?? 'failed')
+        for (let i = 0; i < 6; i++) bodies.add(await fetchBody(ip, PORT) ?? 'failed')
         return bodies.size === 3 && !bodies.has('failed')
       }, { timeoutMs: 20_000, intervalMs: 100 })
     }

@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http'
 import { AgentProcess, shoal } from './agents.ts'
 import { waitFor } from './wait.ts'
 import { raftStatus } from './store.ts'
@@ -46,4 +47,19 @@ export function hostnameWebDeployment (replicas: number, readinessProbe: Record<
       }
     }
   }
+}
+
+/** One GET of `/` without keep-alive: the body (trimmed) of a 200, else undefined. */
+export async function fetchBody (host: string, port: number, timeoutMs = 3000): Promise<string | undefined> {
+  return await new Promise(resolve => {
+    const req = httpRequest({ host, port, path: '/', agent: false, timeout: timeoutMs }, res => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (d: string) => { body += d })
+      res.on('end', () => { resolve(res.statusCode === 200 ? body.trim() : undefined) })
+    })
+    req.on('timeout', () => { req.destroy() })
+    req.on('error', () => { resolve(undefined) })
+    req.end()
+  })
 }
