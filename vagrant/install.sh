@@ -60,6 +60,13 @@ if [ "$UNINSTALL" = 1 ]; then
     "$BIN" leave --data-dir "$DATA_DIR" || say "could not leave (the agent did not answer); stopping it anyway"
   fi
   systemctl disable --now shoal 2>/dev/null || true
+  # Whatever the agent could not remove itself (it was down): its pods' containers, by their node label.
+  node=$(sed -n 's/^SHOAL_NAME=//p' "$ENV_FILE" 2>/dev/null | tail -1)
+  node=${node:-$(hostname)}
+  if command -v docker >/dev/null && left=$(docker ps -aq --filter "label=io.shoal.node=$node" 2>/dev/null) && [ -n "$left" ]; then
+    say "removing the containers of node $node"
+    docker rm -f $left >/dev/null || true
+  fi
   rm -f "$UNIT" "$ENV_FILE" "$BIN"
   systemctl daemon-reload 2>/dev/null || true
   rm -rf "$PREFIX"
