@@ -61,7 +61,7 @@ if [ "$UNINSTALL" = 1 ]; then
   fi
   systemctl disable --now shoal 2>/dev/null || true
   # Whatever the agent could not remove itself (it was down): its pods' containers, by their node label.
-  node=$(sed -n 's/^SHOAL_NAME=//p' "$ENV_FILE" 2>/dev/null | tail -1)
+  node=$(sed -n 's/^SHOAL_NAME=//p' "$ENV_FILE" 2>/dev/null | tail -1 || true)
   node=${node:-$(hostname)}
   if command -v docker >/dev/null && left=$(docker ps -aq --filter "label=io.shoal.node=$node" 2>/dev/null) && [ -n "$left" ]; then
     say "removing the containers of node $node"
