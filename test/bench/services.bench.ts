@@ -27,6 +27,23 @@ const WRK_SECONDS = 8
 /** Connections wrk keeps busy: below, at and past where busybox httpd (a fork per request) saturates the 2 cores. */
 const WRK_CONNECTIONS = [4, 8, 16] as const
 const ROUNDS = 5
+const KEEP_ALIVE_IMAGE = 'shoal-bench/node-web:1'
+const KEEP_ALIVE_PORT = 8081
+
+/** An image with this machine's Node.js binary (and the libraries it links) serving its hostname over keep-alive HTTP. */
+async function buildKeepAliveImage (): Promise<void> {
+  if (await run('docker', ['image', 'inspect', KEEP_ALIVE_IMAGE]).then(() => true, () => false)) return
+  const node = process.execPath
+  const script = `set -euo pipefail
+root=$(mktemp -d)
+mkdir -p "$root/bin" "$root/srv" "$root/tmp"
+cp ${JSON.stringify(node)} "$root/bin/node"
+for lib in $(ldd ${JSON.stringify(node)} | grep -o '/[^ ]*'); do mkdir -p "$root$(dirname "$lib")"; cp -L "$lib" "$root$lib"; done
+echo 'const n = require("os").hostname() + "\\n"; require("http").createServer((q, s) => { s.end(n) }).listen(8080)' >"$root/srv/server.js"
+tar -C "$root" -c . | docker import - ${KEEP_ALIVE_IMAGE} >/dev/null
+rm -rf "$root"`
+  await run('bash', ['-c', script])
+}
 const run = promisify(execFile)
 type Json = any
 const ms = (x: number): string => x < 10 ? x.toFixed(1) : x.toFixed(0)
@@ -153,6 +170,44 @@ export async function servicesBench (): Promise<string[]> {
     const d = (xs: number[]): string => `p50 ${ms(percentile(xs, 50))} ms, max ${ms(Math.max(...xs))} ms (n=${xs.length})`
     lines.push(`a pod turned unready, out of every node's rotation: ${d(outFromApi)} after the API showed it not Ready; ${d(outFromFlip)} after its readiness check started failing (probe period 1 s)`)
     lines.push(`ready again, in every node's rotation: ${d(backFromApi)} after the API showed it Ready (bar for both: 1 s: ${Math.max(...outFromApi, ...backFromApi) < 1000 ? 'MET' : 'MISSED'})`)
+
+    // ---- the same through keep-alive connections: a Node.js HTTP server (busybox httpd closes every connection)
+    await buildKeepAliveImage()
+    const kweb = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'kweb' },
+      spec: {
+        replicas: 3,
+        selector: { matchLabels: { app: 'kweb' } },
+        template: {
+          metadata: { labels: { app: 'kweb' } },
+          spec: {
+            terminationGracePeriodSeconds: 1,
+            containers: [{ name: 'kweb', image: KEEP_ALIVE_IMAGE, command: ['/bin/node', '/srv/server.js'], ports: [{ containerPort: PORT }], readinessProbe: { httpGet: { path: '/', port: PORT }, periodSeconds: 1 } }]
+          }
+        }
+      }
+    }
+    const kfile = join(scratch.path, 'kweb.json')
+    writeFileSync(kfile, JSON.stringify(kweb))
+    await shoal(['apply', '-f', kfile, ...kc])
+    const kpods = await waitFor('three Ready kweb pods, one per node', async () => {
+      const items = (await a1.getJson('/api/v1/namespaces/default/pods?labelSelector=app%3Dkweb')).items as Json[]
+      return items.length === 3 && items.every(isReady) && new Set(items.map(p => p.spec.nodeName)).size === 3 ? items : false
+    }, { timeoutMs: 60_000, intervalMs: 200 })
+    await shoal(['expose', 'deployment', 'kweb', '--type=LoadBalancer', `--port=${KEEP_ALIVE_PORT}`, `--target-port=${PORT}`, ...kc])
+    for (const ip of IPS) await waitFor(`kweb through ${ip}`, async () => await fetchBody(ip, KEEP_ALIVE_PORT) !== undefined, { timeoutMs: 20_000, intervalMs: 100 })
+    const khp = kpods.find(p => p.spec.nodeName === agents[0]!.name).status.hostPorts[0]
+    const ksvc = await a1.getJson('/api/v1/namespaces/default/services/kweb')
+    const c = 16
+    const kdirect = await wrk(`http://${khp.hostIP}:${khp.hostPort}/`, c)
+    const ksame = await wrk(`http://${IPS[0]}:${KEEP_ALIVE_PORT}/`, c)
+    const kother = await wrk(`http://${IPS[1]}:${KEEP_ALIVE_PORT}/`, c)
+    const kcluster = await wrk(`http://${ksvc.spec.clusterIP}:${KEEP_ALIVE_PORT}/`, c)
+    const kworst = Math.min(ksame.rps, kother.rps, kcluster.rps)
+    lines.push(`keep-alive, wrk -c ${c}, a Node.js HTTP server: ${show('straight to one pod\'s host port', kdirect)}; through the Service: ${show('LoadBalancer port of the pod\'s node', ksame)}; ${show('of another node', kother)}; ${show('cluster IP', kcluster)}`)
+    lines.push(`keep-alive: through the proxy ${(kworst / kdirect.rps * 100).toFixed(0)}% of the direct requests/s at worst (bar ≥ 80%: ${kworst / kdirect.rps >= 0.8 ? 'MET' : 'MISSED'})`)
     return lines
   } catch (err) {
     const so = lines.length > 0 ? `\nfigures before it failed:\n${lines.join('\n')}` : ''

@@ -168,7 +168,7 @@ export function createServiceProxy (c: ProxyComponents): ServiceProxy {
       }
       upstreamConnected = false
       const target = (c.podNetworkLocal !== false ? localTarget(backend, c.store().get('pods', backend.namespace, backend.pod), c.node) : undefined) ?? backend
-      const u = connect({ host: target.ip, port: target.port, allowHalfOpen: true, timeout: CONNECT_TIMEOUT_MS })
+      const u = connect({ host: target.ip, port: target.port, allowHalfOpen: true, noDelay: true, timeout: CONNECT_TIMEOUT_MS })
       upstream = u
       let answered = false
       const next = (): void => {
