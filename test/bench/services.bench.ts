@@ -25,7 +25,8 @@ const IPS = ['127.0.0.171', '127.0.0.172', '127.0.0.173'] as const
 const PORT = 8080
 const WRK_SECONDS = 8
 /** Connections wrk keeps busy: below, at and past where busybox httpd (a fork per request) saturates the 2 cores. */
-const WRK_CONNECTIONS = [4, 8, 16] as const
+const WRK_CONNECTIONS = [4, 16] as const
+const TIME_WAIT_QUIET = 2000
 const ROUNDS = 5
 const KEEP_ALIVE_IMAGE = 'shoal-bench/node-web:1'
 const KEEP_ALIVE_PORT = 8081
@@ -52,7 +53,25 @@ const epochNow = (): number => performance.timeOrigin + performance.now()
 interface WrkFigures { rps: number, p50: number, p99: number, errors: number }
 
 /** wrk's summary: requests/s and the latency distribution (ms); socket errors and non-2xx counted as errors. */
+/** TCP connections in TIME_WAIT on this machine (`ss`). */
+async function timeWaits (): Promise<number> {
+  const { stdout } = await run('ss', ['-Htan', 'state', 'time-wait'], { maxBuffer: 64 * 1024 * 1024 })
+  return stdout.split('\n').filter(l => l !== '').length
+}
+
+/**
+ * Before each wrk run, let the TIME_WAIT sockets of the last one expire
+ * (Linux keeps them 60 s). With every agent, pod and client on one machine's
+ * loopback, a run leaves tens of thousands, and a run started on top of
+ * them is slowed by them (seen here: whichever run came second collapsed,
+ * whatever its concurrency), which would measure the order of the runs.
+ */
+async function drainTimeWaits (): Promise<void> {
+  await waitFor('TIME_WAIT sockets drained', async () => await timeWaits() < TIME_WAIT_QUIET, { timeoutMs: 70_000, intervalMs: 1000 }).catch(() => {})
+}
+
 async function wrk (url: string, connections: number): Promise<WrkFigures> {
+  await drainTimeWaits()
   const { stdout } = await run('wrk', ['-t', '2', '-c', String(connections), '-d', `${WRK_SECONDS}s`, '--latency', url], { timeout: (WRK_SECONDS + 30) * 1000 })
   const unit = (v: string, u: string): number => Number(v) * (u === 'us' ? 0.001 : u === 's' ? 1000 : 1)
   const pct = (p: string): number => {
