@@ -10,6 +10,7 @@ import { batchOf, bindingBatches, bindingCommands, schedule, splitBatchResult, u
 import type { ReplicatedStore } from '../store/replicated-store.ts'
 import type { Logger } from '../log.ts'
 import { VERSION } from '../version.ts'
+import { coalescing } from '../serial.ts'
 
 export interface ControlPlaneComponents {
   readonly store: ReplicatedStore
@@ -54,8 +55,6 @@ const eventName = (object: string): string => `${object}.${randomBytes(8).toStri
 export function createControlPlane (c: ControlPlaneComponents): ControlPlane {
   let timer: ReturnType<typeof setInterval> | undefined
   let kick: ReturnType<typeof setTimeout> | undefined
-  let round: Promise<void> | undefined
-  let again = false
   let stopped = false
   /** This agent, leading, has applied everything committed before its leadership. */
   let caughtUp = false
@@ -146,22 +145,8 @@ export function createControlPlane (c: ControlPlaneComponents): ControlPlane {
   const proxyFailures = (): ProxyFailure[] =>
     c.members().filter(m => m.state === 'alive').flatMap(m => (m.proxy?.failures ?? []).map(f => ({ node: m.name, service: f.service, message: f.message })))
 
-  const run = (): void => {
-    if (stopped) return
-    if (round !== undefined) {
-      again = true
-      return
-    }
-    round = reconcile()
-      .catch((err: Error) => { c.log.debug({ err: err.message }, 'control plane round failed') })
-      .finally(() => {
-        round = undefined
-        if (again) {
-          again = false
-          run()
-        }
-      })
-  }
+  const rounds = coalescing(reconcile, err => { c.log.debug({ err: err.message }, 'control plane round failed') }, () => !stopped)
+  const run = rounds.request
 
   /** A change in the store: a round soon, if this agent leads. */
   const onChange = (): void => {
@@ -186,7 +171,7 @@ export function createControlPlane (c: ControlPlaneComponents): ControlPlane {
       clearInterval(timer)
       clearTimeout(kick)
       for (const stop of watches) stop()
-      await round
+      await rounds.idle()
     }
   }
 }

@@ -10,6 +10,7 @@ import {
 import { ContainerError, RuntimeDownError, type ContainerRuntime } from './runtime.ts'
 import { containerNotRunning, containerNotValid, containerWaiting, noPreviousContainer, podNotRunningHere, type PodIO } from './pod-io.ts'
 import type { PodStatusReport } from './status-reporter.ts'
+import { coalescing, type Coalescing } from '../serial.ts'
 import { createProber, type Prober } from './prober.ts'
 import { createEventRecorder, type EventRecorder, type EventWriter } from './events.ts'
 import type { Logger } from '../log.ts'
@@ -77,9 +78,8 @@ interface PodState {
   lastStatus?: PodStatus | undefined
   /** Set when admission refused the pod: it never runs here; this is the Failed status it reported. */
   rejected?: unknown
-  /** A sync is running; `again` asks for one more after it. */
-  running?: Promise<void> | undefined
-  again?: boolean
+  /** Its syncs, one at a time (made at the first schedule). */
+  syncs?: Coalescing
   wake?: ReturnType<typeof setTimeout> | undefined
   wakeAt?: number | undefined
 }
@@ -161,20 +161,11 @@ export function createKubelet (c: KubeletComponents): Kubelet {
   const schedule = (uid: string): void => {
     const s = pods.get(uid)
     if (s === undefined || stopped) return
-    if (s.running !== undefined) {
-      s.again = true
-      return
-    }
-    s.running = sync(s).catch((err: Error) => {
+    s.syncs ??= coalescing(async () => { await sync(s) }, err => {
       if (!runtimeDown(err)) log.warn({ pod: `${s.pod.metadata.namespace}/${s.pod.metadata.name}`, err: err.message }, 'pod sync failed')
       wakeAt(s, now() + RETRY_MS)
-    }).finally(() => {
-      s.running = undefined
-      if (s.again === true) {
-        s.again = false
-        schedule(uid)
-      }
-    })
+    }, () => !stopped && pods.get(uid) === s)
+    s.syncs.request()
   }
 
   const wakeAt = (s: PodState, at: number): void => {
@@ -496,7 +487,7 @@ export function createKubelet (c: KubeletComponents): Kubelet {
       clearTimeout(pingTimer)
       prober.stop()
       for (const s of pods.values()) clearTimeout(s.wake)
-      await Promise.allSettled([...pods.values()].map(async s => await s.running))
+      await Promise.allSettled([...pods.values()].map(async s => await s.syncs?.idle()))
       await housekeeping
       await Promise.allSettled([...cleanups.values()])
       if (opts.removeContainers === true) {

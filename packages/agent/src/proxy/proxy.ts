@@ -7,6 +7,7 @@ import { eventCommand } from '@shoal/core/controllers/common.ts'
 import type { EventWriter } from '../kubelet/events.ts'
 import type { Logger } from '../log.ts'
 import type { ClusterIPs } from './cluster-ips.ts'
+import { coalescing } from '../serial.ts'
 
 /**
  * The service proxy every agent runs: it listens where core/proxy/plan.ts
@@ -79,8 +80,6 @@ export function createServiceProxy (c: ProxyComponents): ServiceProxy {
   let timer: ReturnType<typeof setInterval> | undefined
   let unwatch: (() => void) | undefined
   let watchedStore: ObjectStore | undefined
-  let syncing: Promise<void> | undefined
-  let again = false
   const cache = new Map<string, { rv: string, byPort: Map<string, Backend[]> }>()
 
   const backendsOf = (l: Listener): Backend[] => {
@@ -272,22 +271,8 @@ export function createServiceProxy (c: ProxyComponents): ServiceProxy {
   }
   let staleIPs = new Set<string>()
 
-  const schedule = (): void => {
-    if (stopped) return
-    if (syncing !== undefined) {
-      again = true
-      return
-    }
-    syncing = sync()
-      .catch((err: Error) => { c.log.warn({ err: err.message }, 'service proxy sync failed') })
-      .finally(() => {
-        syncing = undefined
-        if (again) {
-          again = false
-          schedule()
-        }
-      })
-  }
+  const syncs = coalescing(sync, err => { c.log.warn({ err: err.message }, 'service proxy sync failed') }, () => !stopped)
+  const schedule = syncs.request
 
   const failures = (): ProxyHealth['failures'] => {
     const all = [...[...failed.values()].map(f => ({ service: f.listener.service, message: f.message })), ...problems]
@@ -303,7 +288,7 @@ export function createServiceProxy (c: ProxyComponents): ServiceProxy {
       stopped = true
       clearInterval(timer)
       unwatch?.()
-      await syncing
+      await syncs.idle()
       for (const o of [...open.values()]) {
         close(o)
         for (const s of o.sockets) s.destroy()
