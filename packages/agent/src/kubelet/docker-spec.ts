@@ -1,5 +1,5 @@
 import type Docker from 'dockerode'
-import type { ContainerConfig, ObservedContainer, PublishedPort, SandboxConfig } from '@shoal/core/kubelet/types.ts'
+import type { ContainerConfig, ObservedContainer, PodRef, PublishedPort, SandboxConfig } from '@shoal/core/kubelet/types.ts'
 
 /**
  * What Shoal writes into Docker and reads back: container names, labels,
@@ -41,7 +41,7 @@ export function appName (c: ContainerConfig): string {
   return ['shoal', c.containerName, c.podName, c.namespace, c.podUid.slice(0, 8), String(c.attempt)].map(sanitize).join('_')
 }
 
-function podLabels (node: string, c: { podUid: string, namespace: string, podName: string }): Record<string, string> {
+function podLabels (node: string, c: PodRef): Record<string, string> {
   return { [LABEL.node]: node, [LABEL.podUid]: c.podUid, [LABEL.namespace]: c.namespace, [LABEL.podName]: c.podName }
 }
 

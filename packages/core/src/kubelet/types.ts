@@ -5,6 +5,13 @@
  * here names Docker.
  */
 
+/** Which pod a container or a runtime request belongs to. */
+export interface PodRef {
+  readonly podUid: string
+  readonly namespace: string
+  readonly podName: string
+}
+
 /** A port of a pod's container published on the node: where a proxy on any node reaches it. */
 export interface PublishedPort {
   readonly containerName: string
@@ -12,7 +19,7 @@ export interface PublishedPort {
   readonly name?: string
   readonly containerPort: number
   readonly protocol: 'TCP' | 'UDP'
-  /** The node's advertised address. */
+  /** Where it is published: the node's advertised address, or --publish-address. */
   readonly hostIP: string
   /** The `hostPort` the spec asked for, else one the runtime picked. */
   readonly hostPort: number
@@ -24,12 +31,9 @@ export interface PublishedPort {
  * ports, and lives as long as the pod) and one `app` container per spec
  * container and attempt.
  */
-export interface ObservedContainer {
+export interface ObservedContainer extends PodRef {
   readonly id: string
   readonly role: 'sandbox' | 'app'
-  readonly podUid: string
-  readonly namespace: string
-  readonly podName: string
   /** The spec container's name; '' for the sandbox. */
   readonly containerName: string
   /** 0 for a container's first run, then one more per restart: Kubernetes' restartCount is the latest attempt. */
@@ -53,13 +57,10 @@ export interface ObservedContainer {
 }
 
 /** What the runtime needs to start a pod's sandbox. */
-export interface SandboxConfig {
-  readonly podUid: string
-  readonly namespace: string
-  readonly podName: string
+export interface SandboxConfig extends PodRef {
   /** The pod's hostname (spec.hostname, else the pod name; at most 63 characters). */
   readonly hostname: string
-  /** Where ports are published: the node's advertised address. */
+  /** Where ports are published: the node's advertised address, or --publish-address. */
   readonly hostIP: string
   /** Every containerPort of every container; hostPort undefined: the runtime picks a free one. */
   readonly ports: ReadonlyArray<{ readonly containerName: string, readonly name?: string, readonly containerPort: number, readonly protocol: 'TCP' | 'UDP', readonly hostPort?: number }>
@@ -73,10 +74,7 @@ export interface Mount {
 }
 
 /** What the runtime needs to create one of a pod's containers, in the sandbox's network namespace. */
-export interface ContainerConfig {
-  readonly podUid: string
-  readonly namespace: string
-  readonly podName: string
+export interface ContainerConfig extends PodRef {
   readonly containerName: string
   readonly attempt: number
   readonly image: string
