@@ -22,6 +22,20 @@ async function containersOf (node: string): Promise<Array<{ id: string, pod: str
   })
 }
 
+/** A Deployment of `replicas` busybox pods that sleep (label app=NAME), as a YAML manifest. */
+const sleepDeploymentYaml = (name: string, replicas: number): string => `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ${name}}
+spec:
+  replicas: ${replicas}
+  selector: {matchLabels: {app: ${name}}}
+  template:
+    metadata: {labels: {app: ${name}}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers: [{name: c, image: shoal-test/busybox:1, command: [sleep, '3600']}]
+`
+
 const isReady = (p: Json): boolean => p.status?.phase === 'Running' && (p.status?.conditions ?? []).some((c: Json) => c.type === 'Ready' && c.status === 'True')
 
 /**
@@ -205,18 +219,7 @@ spec:
 
   it('drain moves a node\'s pods to the others and leaves it cordoned; uncordon takes pods again', async () => {
     const file = join(scratch.path, 'spread.yaml')
-    writeFileSync(file, `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: spread}
-spec:
-  replicas: 3
-  selector: {matchLabels: {app: spread}}
-  template:
-    metadata: {labels: {app: spread}}
-    spec:
-      terminationGracePeriodSeconds: 1
-      containers: [{name: c, image: shoal-test/busybox:1, command: [sleep, '3600']}]
-`)
+    writeFileSync(file, sleepDeploymentYaml('spread', 3))
     await sh(['apply', '-f', file])
     const before = await waitFor('three Ready spread pods', async () => await readyPods('spread', 3), { timeoutMs: 20_000 })
     const onA2 = before.filter(p => p.spec.nodeName === a2.name).map(p => p.metadata.name)
@@ -240,18 +243,7 @@ spec:
 
   it('delete --cascade=orphan leaves the ReplicaSet and its pods running; --cascade=foreground takes them all at once', async () => {
     const file = join(scratch.path, 'orphanage.yaml')
-    writeFileSync(file, `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: orphanage}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: orphanage}}
-  template:
-    metadata: {labels: {app: orphanage}}
-    spec:
-      terminationGracePeriodSeconds: 1
-      containers: [{name: c, image: shoal-test/busybox:1, command: [sleep, '3600']}]
-`)
+    writeFileSync(file, sleepDeploymentYaml('orphanage', 2))
     await sh(['apply', '-f', file])
     const running = await waitFor('two Ready orphanage pods', async () => await readyPods('orphanage', 2), { timeoutMs: 20_000 })
     await sh(['delete', 'deployment', 'orphanage', '--cascade=orphan'])
@@ -271,18 +263,7 @@ spec:
 
   it('the leader killed in the middle of a scale-up: the new leader finishes it, one pod per slot', async () => {
     const file = join(scratch.path, 'grow.yaml')
-    writeFileSync(file, `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: grow}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: grow}}
-  template:
-    metadata: {labels: {app: grow}}
-    spec:
-      terminationGracePeriodSeconds: 1
-      containers: [{name: c, image: shoal-test/busybox:1, command: [sleep, '3600']}]
-`)
+    writeFileSync(file, sleepDeploymentYaml('grow', 1))
     await sh(['apply', '-f', file])
     await waitFor('one Ready grow pod', async () => await readyPods('grow', 1), { timeoutMs: 20_000 })
     const leaderName = (await raftStatus(a1)).leader

@@ -4,7 +4,7 @@ import { AgentProcess, scratchDir, shoal } from '../helpers/agents.ts'
 import { raftStatus } from '../helpers/store.ts'
 import { waitFor } from '../helpers/wait.ts'
 import { closedLoop, cpuMs, type LoadResult, type WriteFn } from './load.ts'
-import { percentile } from './stats.ts'
+import { benchFailure, percentile } from './stats.ts'
 import { openWatcher, type Watcher } from './watch-fanout.ts'
 
 /**
@@ -386,8 +386,7 @@ export async function apiBench (): Promise<string[]> {
     lines.push(`took ${((performance.now() - t0) / 1000).toFixed(0)} s`)
     return lines
   } catch (err) {
-    const so = lines.length > 0 ? `\nfigures before it failed:\n${lines.join('\n')}` : ''
-    throw new Error(`api bench failed: ${(err as Error).message}${so}`, { cause: err })
+    throw benchFailure('api', lines, err)
   } finally {
     closeConnections()
     await Promise.all(c.agents.map(async a => await a.destroy()))

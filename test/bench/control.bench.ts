@@ -7,7 +7,7 @@ import { closeConnections, open } from '@shoal/cli/http.ts'
 import { AgentProcess, removeNodeContainers, scratchDir, shoal } from '../helpers/agents.ts'
 import { raftStatus } from '../helpers/store.ts'
 import { waitFor } from '../helpers/wait.ts'
-import { percentile } from './stats.ts'
+import { benchFailure, percentile } from './stats.ts'
 import { enterSwarm, leaveSwarm } from './swarm.ts'
 
 /**
@@ -457,8 +457,7 @@ export async function controlBench (): Promise<string[]> {
     lines.push(`took ${((performance.now() - t0) / 1000).toFixed(0)} s`)
     return lines
   } catch (err) {
-    const so = lines.length > 0 ? `\nfigures before it failed:\n${lines.join('\n')}` : ''
-    throw new Error(`control bench failed: ${(err as Error).message}${so}`, { cause: err })
+    throw benchFailure('control', lines, err)
   } finally {
     closeConnections()
     for (const name of ['ctl-sched', 'ctl-conv-1', 'ctl-conv-2', 'ctl-conv-3']) await removeNodeContainers(name)

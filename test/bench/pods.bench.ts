@@ -5,7 +5,7 @@ import { closeConnections, open } from '@shoal/cli/http.ts'
 import { AgentProcess, scratchDir } from '../helpers/agents.ts'
 import { waitFor } from '../helpers/wait.ts'
 import { cpuMs } from './load.ts'
-import { percentile } from './stats.ts'
+import { benchFailure, percentile } from './stats.ts'
 import { enterSwarm, leaveSwarm } from './swarm.ts'
 
 /**
@@ -422,8 +422,7 @@ export async function podsBench (): Promise<string[]> {
     lines.push(`took ${((performance.now() - t0) / 1000).toFixed(0)} s`)
     return lines
   } catch (err) {
-    const so = lines.length > 0 ? `\nfigures before it failed:\n${lines.join('\n')}` : ''
-    throw new Error(`pods bench failed: ${(err as Error).message}${so}`, { cause: err })
+    throw benchFailure('pods', lines, err)
   } finally {
     scratch.remove()
   }

@@ -6,7 +6,7 @@ import { closeConnections } from '@shoal/cli/http.ts'
 import { AgentProcess, scratchDir, shoal } from '../helpers/agents.ts'
 import { waitFor } from '../helpers/wait.ts'
 import { fetchBody, hostnameWebDeployment, startCluster } from '../helpers/cluster.ts'
-import { percentile } from './stats.ts'
+import { benchFailure, percentile } from './stats.ts'
 
 /**
  * Issue 7's measures, on three agents (127.0.0.171-173) and real Docker:
@@ -229,8 +229,7 @@ export async function servicesBench (): Promise<string[]> {
     lines.push(`keep-alive: through the proxy ${(kworst / kdirect.rps * 100).toFixed(0)}% of the direct requests/s at worst (bar ≥ 80%: ${kworst / kdirect.rps >= 0.8 ? 'MET' : 'MISSED'})`)
     return lines
   } catch (err) {
-    const so = lines.length > 0 ? `\nfigures before it failed:\n${lines.join('\n')}` : ''
-    throw new Error(`services bench failed: ${(err as Error).message}${so}`, { cause: err })
+    throw benchFailure('services', lines, err)
   } finally {
     closeConnections()
     await Promise.all(agents.map(async a => await a.destroy()))

@@ -9,3 +9,9 @@ export function percentile (xs: readonly number[], p: number): number {
 export function summary (xs: readonly number[], unit = 'ms'): string {
   return `p50 ${percentile(xs, 50).toFixed(0)} ${unit}, p99 ${percentile(xs, 99).toFixed(0)} ${unit}, max ${Math.max(...xs).toFixed(0)} ${unit} (n=${xs.length})`
 }
+
+/** A bench's failure, carrying the figures it had measured before it failed. */
+export function benchFailure (bench: string, lines: readonly string[], err: unknown): Error {
+  const so = lines.length > 0 ? `\nfigures before it failed:\n${lines.join('\n')}` : ''
+  return new Error(`${bench} bench failed: ${(err as Error).message}${so}`, { cause: err })
+}
