@@ -117,6 +117,16 @@ describe('services: a stable address on every node, balanced over ready pods', (
     assert.equal(ep.subsets.flatMap((s: Json) => s.addresses ?? []).length, 3, 'three ready endpoints')
   })
 
+  it('the three agents share this engine and say so in their heartbeats, so their proxies reach each other\'s pods at their pod IPs', async () => {
+    const { stdout } = await run('docker', ['info', '--format', '{{.ID}}'])
+    const engines = await waitFor('every member reporting its engine', async () => {
+      const items = (await a2.getJson('/api/shoal/v1/members')).items as Json[]
+      const ids = items.map(m => m.runtime?.engine)
+      return items.length === 3 && ids.every(id => id !== undefined) ? ids : false
+    }, { timeoutMs: 10_000, intervalMs: 100 })
+    assert.deepEqual(engines, [stdout.trim(), stdout.trim(), stdout.trim()])
+  })
+
   it('the NodePort answers on every node; the cluster IP from the host and from inside a pod', async () => {
     const svc = await service('web')
     const nodePort: number = svc.spec.ports[0].nodePort

@@ -188,7 +188,15 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
       log: kubeletLog,
       backoff: { initialMs: config.backoffInitialMs, maxMs: config.backoffMaxMs }
     })
-    const proxy = createServiceProxy({ node: config.name, address: config.advertise, podNetworkLocal: config.publishAddress === undefined || config.publishAddress === config.advertise, store: () => store.local, writeEvent: async cmd => await store.write(cmd), clusterIPs: loopbackClusterIPs(log.child({ module: 'proxy' })), log: log.child({ module: 'proxy' }) })
+    // Pods are on this agent's network when its engine runs beside it: its own, and those of agents sharing the engine (several on one host).
+    const engineBeside = config.publishAddress === undefined || config.publishAddress === config.advertise
+    const reachesPodsOf = (node: string): boolean => {
+      if (!engineBeside) return false
+      if (node === config.name) return true
+      const engine = kubelet.health().engine
+      return engine !== undefined && members.get(node)?.runtime?.engine === engine
+    }
+    const proxy = createServiceProxy({ node: config.name, address: config.advertise, reachesPodsOf, store: () => store.local, writeEvent: async cmd => await store.write(cmd), clusterIPs: loopbackClusterIPs(log.child({ module: 'proxy' })), log: log.child({ module: 'proxy' }) })
     const describe = members.describeSelf
     members.describeSelf = () => {
       const failures = proxy.failures()

@@ -148,8 +148,11 @@ describe('docker runtime (real engine)', () => {
     assert.throws(() => pauseElf('riscv64'), /architecture riscv64/)
   })
 
-  it('pings the engine', async () => {
+  it('pings the engine and tells its ID, the one `docker info` shows', async () => {
     await rt.ping()
+    const id = await rt.engineID()
+    assert.match(id, /\S{8,}/)
+    assert.equal(id, (await new Docker().info() as { ID: string }).ID)
   })
 
   it('runs the sandbox with labels, a pod IP and published ports', () => {
@@ -449,6 +452,7 @@ describe('docker runtime without an engine', () => {
       assert.ok(err.message.includes(socketPath))
       return true
     })
+    await assert.rejects(rt.engineID(), RuntimeDownError)
     await assert.rejects(rt.list(), RuntimeDownError)
     await assert.rejects(rt.inspect('abc'), RuntimeDownError)
     await assert.rejects(rt.ensureImage(BUSYBOX, 'IfNotPresent'), RuntimeDownError)

@@ -339,6 +339,13 @@ export function createDockerRuntime (init: DockerRuntimeInit): ContainerRuntime 
         throw new RuntimeDownError(`Docker engine at unix://${cfg.socketPath} does not answer: ${reason}`, { cause: err })
       }
     },
+    engineID: async () => {
+      try {
+        return String((await docker.info() as { ID?: unknown }).ID ?? '')
+      } catch (err) {
+        return rethrow(err)
+      }
+    },
     list,
     inspect,
     ensureImage,

@@ -132,7 +132,15 @@ export function createKubelet (c: KubeletComponents): Kubelet {
 
   const setHealth = (next: RuntimeHealth): void => {
     if (next.ready !== health.ready) log.warn({ ready: next.ready, message: next.message }, next.ready ? 'container runtime is back' : 'container runtime is down')
-    health = next
+    health = health.engine !== undefined ? { ...next, engine: health.engine } : next
+  }
+
+  /** The engine's ID, asked once it answers, for the heartbeat (agents sharing an engine reach each other's pod IPs). */
+  const learnEngine = (): void => {
+    if (health.engine !== undefined || stopped) return
+    c.runtime.engineID().then(id => {
+      if (id !== '') health = { ...health, engine: id }
+    }, (err: Error) => { log.debug({ err: err.message }, 'could not ask the engine its ID') })
   }
 
   /** A runtime call failed because the engine is down: say so, and watch for its return. */
@@ -145,6 +153,7 @@ export function createKubelet (c: KubeletComponents): Kubelet {
           c.runtime.ping().then(() => {
             pingTimer = undefined
             setHealth({ ready: true })
+            learnEngine()
             resync()
           }, (e: Error) => {
             setHealth({ ready: false, message: e.message })
@@ -445,6 +454,7 @@ export function createKubelet (c: KubeletComponents): Kubelet {
     async start () {
       try {
         await c.runtime.ping()
+        learnEngine()
       } catch (err) {
         if (!runtimeDown(err)) throw err
       }

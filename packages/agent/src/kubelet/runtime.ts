@@ -12,6 +12,8 @@ import type { ContainerConfig, ImageProblem, ObservedContainer, SandboxConfig } 
 export interface ContainerRuntime {
   /** Resolves when the engine answers; rejects with RuntimeDownError when it does not. */
   ping: () => Promise<void>
+  /** The engine's own ID, stable across its restarts (Docker's `info` ID): agents that share an engine share its pod network. */
+  engineID: () => Promise<string>
   /** This node's containers (by the node label), sandboxes and app containers, running or not; only pod `podUid`'s when given. */
   list: (podUid?: string) => Promise<ObservedContainer[]>
   /** One of this node's containers; undefined when it is gone. */

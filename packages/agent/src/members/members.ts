@@ -41,6 +41,8 @@ export interface Members {
   start: () => Promise<void>
   stop: () => Promise<void>
   list: () => Member[]
+  /** One member by node name, without sorting the table (the proxy asks on every connection). */
+  get: (name: string) => Member | undefined
   /** Announce our departure to everyone connected. */
   leave: (reason: LeaveReason) => Promise<void>
 }
@@ -189,6 +191,7 @@ export function createMembers (components: MembersComponents, init: MembersInit)
     },
 
     list: () => table.list(),
+    get: name => table.get(name),
 
     async leave (reason) {
       clearTimeout(heartbeatTimer)

@@ -73,7 +73,8 @@ describe('service proxy', () => {
       servers.push(b.server)
       ports[name] = b.port
     }
-    proxy = createServiceProxy({ node: 'n1', address: NODE_IP, store: () => store, writeEvent: async cmd => { writes.push(cmd); return { ok: true, object: undefined as never } }, clusterIPs, log })
+    // n1 is this node; n3's agent shares its engine (the same pod network), n2's does not.
+    proxy = createServiceProxy({ node: 'n1', address: NODE_IP, reachesPodsOf: node => node === 'n1' || node === 'n3', store: () => store, writeEvent: async cmd => { writes.push(cmd); return { ok: true, object: undefined as never } }, clusterIPs, log })
     proxy.start()
   })
 
@@ -144,7 +145,7 @@ describe('service proxy', () => {
     assert.equal(body, `got ${300 * 1024}`)
   })
 
-  it('reaches a pod of its own node at the pod IP, not through the published port', async () => {
+  it('reaches a pod of its own node, or of a node sharing its engine, at the pod IP, not through the published port', async () => {
     const inPod = await backend('127.0.0.78', 'pod-local')
     servers.push(inPod.server)
     apply({
@@ -159,6 +160,9 @@ describe('service proxy', () => {
     assert.equal((await ask(NODE_IP, 41080)).body, 'pod-local')
     setEndpoints('web', [['127.0.0.79', 39999, 'pod-local', 'n2']])
     assert.deepEqual(await ask(NODE_IP, 41080), { body: '', reset: true }, 'on another node it goes to the published port')
+    apply({ op: 'update', resource: 'pods', now: NOW, object: { ...store.get('pods', 'default', 'pod-local')!, spec: { nodeName: 'n3', containers: [] } } as ObjectInput })
+    setEndpoints('web', [['127.0.0.79', 39999, 'pod-local', 'n3']])
+    assert.equal((await ask(NODE_IP, 41080)).body, 'pod-local', 'on a node sharing the engine it goes to the pod IP')
   })
 
   it('keeps a client on its endpoint with ClientIP affinity', async () => {

@@ -2,7 +2,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net'
 import { randomBytes, randomUUID } from 'node:crypto'
 import type { KubeObject, ObjectStore } from '@shoal/core'
 import type { ProxyHealth } from '@shoal/core/members/types.ts'
-import { backendsFor, listenersFor, localTarget, Rotation, type Backend, type Listener } from '@shoal/core/proxy/plan.ts'
+import { backendsFor, listenersFor, podIPTarget, Rotation, type Backend, type Listener } from '@shoal/core/proxy/plan.ts'
 import { eventCommand } from '@shoal/core/controllers/common.ts'
 import type { EventWriter } from '../kubelet/events.ts'
 import type { Logger } from '../log.ts'
@@ -14,8 +14,10 @@ import { coalescing } from '../serial.ts'
  * says (cluster IPs, node ports, load balancer ports) and forwards each TCP
  * connection to a ready endpoint of the Service, on any node, reading the
  * Endpoints from the local replica at each new connection, so a change is
- * in effect as soon as this agent has applied it. An endpoint on this node
- * is reached at its pod IP, without Docker's port publishing in between.
+ * in effect as soon as this agent has applied it. An endpoint on this
+ * node's pod network (its own pods, and those of agents sharing its Docker
+ * engine) is reached at its pod IP, without Docker's port publishing in
+ * between.
  *
  * A connection that an endpoint refuses, does not accept within
  * CONNECT_TIMEOUT_MS, or closes before answering a byte is tried on the next
@@ -33,8 +35,13 @@ export interface ProxyComponents {
   /** The local replica (a function: a snapshot install replaces it). */
   readonly store: () => ObjectStore
   readonly writeEvent: EventWriter
-  /** This node's pods are reachable at their pod IPs from here (the engine runs beside the agent); default true. */
-  readonly podNetworkLocal?: boolean
+  /**
+   * Whether pods bound to `node` are reached at their pod IPs from here;
+   * by default only this node's own. The agent says none when its engine
+   * is elsewhere (--publish-address), and adds the nodes whose agents share
+   * its engine.
+   */
+  readonly reachesPodsOf?: (node: string) => boolean
   readonly clusterIPs: ClusterIPs
   readonly log: Logger
   readonly now?: () => number
@@ -71,6 +78,7 @@ const serviceParts = (service: string): [string, string] => {
 
 export function createServiceProxy (c: ProxyComponents): ServiceProxy {
   const now = c.now ?? Date.now
+  const reachesPodsOf = c.reachesPodsOf ?? ((node: string) => node === c.node)
   const open = new Map<string, Open>()
   /** Listeners that could not open, by key, with why. */
   const failed = new Map<string, { listener: Listener, message: string }>()
@@ -166,7 +174,7 @@ export function createServiceProxy (c: ProxyComponents): ServiceProxy {
         return
       }
       upstreamConnected = false
-      const target = (c.podNetworkLocal !== false ? localTarget(backend, c.store().get('pods', backend.namespace, backend.pod), c.node) : undefined) ?? backend
+      const target = podIPTarget(backend, c.store().get('pods', backend.namespace, backend.pod), reachesPodsOf) ?? backend
       const u = connect({ host: target.ip, port: target.port, allowHalfOpen: true, noDelay: true, timeout: CONNECT_TIMEOUT_MS })
       upstream = u
       let answered = false

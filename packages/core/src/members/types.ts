@@ -30,6 +30,12 @@ export interface RuntimeHealth {
   readonly ready: boolean
   /** Why it is not ready (`cannot reach the Docker engine at /var/run/docker.sock: connect ENOENT`). */
   readonly message?: string
+  /**
+   * The engine's own ID (Docker's `info` ID), once known. Agents that share
+   * one engine (several agents on one host) reach each other's pods at their
+   * pod IPs, as their own: the service proxy skips Docker's port publishing.
+   */
+  readonly engine?: string
 }
 
 export type MemberState = 'alive' | 'suspect' | 'dead' | 'left'

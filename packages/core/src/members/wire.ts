@@ -35,8 +35,9 @@ function parseInfo (v: unknown): Parsed<MemberInfo> {
   }
   if (typeof version !== 'string' || version.length > 64) return { ok: false, error: 'info.version: must be a string' }
   if (raftIndex !== undefined && !isCount(raftIndex)) return { ok: false, error: 'info.raftIndex: must be a non-negative integer' }
-  if (runtime !== undefined && (!isRecord(runtime) || typeof runtime.ready !== 'boolean' || (runtime.message !== undefined && (typeof runtime.message !== 'string' || runtime.message.length > 1024)))) {
-    return { ok: false, error: 'info.runtime: must be { ready: boolean, message?: string }' }
+  const optionalText = (t: unknown, max: number): boolean => t === undefined || (typeof t === 'string' && t.length <= max)
+  if (runtime !== undefined && (!isRecord(runtime) || typeof runtime.ready !== 'boolean' || !optionalText(runtime.message, 1024) || !optionalText(runtime.engine, 256))) {
+    return { ok: false, error: 'info.runtime: must be { ready: boolean, message?: string, engine?: string }' }
   }
   const failure = (f: unknown): boolean => isRecord(f) && typeof f.service === 'string' && f.service.length <= 300 && typeof f.message === 'string' && f.message.length <= 1024
   if (proxy !== undefined && (!isRecord(proxy) || !Array.isArray(proxy.failures) || proxy.failures.length > 32 || !proxy.failures.every(failure))) {
@@ -52,7 +53,7 @@ function parseInfo (v: unknown): Parsed<MemberInfo> {
       capacity: { cpus: capacity.cpus, memoryBytes: capacity.memoryBytes },
       version,
       ...(raftIndex !== undefined ? { raftIndex } : {}),
-      ...(runtime !== undefined ? { runtime: { ready: runtime.ready as boolean, ...(typeof runtime.message === 'string' ? { message: runtime.message } : {}) } } : {}),
+      ...(runtime !== undefined ? { runtime: { ready: runtime.ready as boolean, ...(typeof runtime.message === 'string' ? { message: runtime.message } : {}), ...(typeof runtime.engine === 'string' ? { engine: runtime.engine } : {}) } } : {}),
       ...(proxy !== undefined ? { proxy: { failures: (proxy.failures as Array<{ service: string, message: string }>).map(f => ({ service: f.service, message: f.message })) } } : {})
     }
   }

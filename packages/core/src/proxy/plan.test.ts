@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import type { KubeObject } from '../store/types.ts'
-import { backendsFor, listenersFor, localTarget, Rotation } from './plan.ts'
+import { backendsFor, listenersFor, podIPTarget, Rotation } from './plan.ts'
 
 const svc = (name: string, spec: Record<string, unknown>, created = '2026-01-01T00:00:00Z'): KubeObject =>
   ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'default', uid: name, resourceVersion: '1', creationTimestamp: created }, spec })
@@ -52,14 +52,17 @@ describe('backends and rotation', () => {
     assert.deepEqual(backendsFor(undefined, 'http'), [])
   })
 
-  it('reaches a pod of this node at its pod IP and container port, any other through its node', () => {
+  it('reaches a pod at its pod IP and container port when its node shares the pod network, any other through its node', () => {
     const [a, b] = backendsFor(ep, 'http')
     const pod = (node: string, podIP?: string): KubeObject => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'a', namespace: 'default', uid: 'a', resourceVersion: '1', creationTimestamp: '' }, spec: { nodeName: node }, status: { ...(podIP !== undefined ? { podIP } : {}), hostPorts: [{ containerPort: 8080, protocol: 'TCP', hostIP: '127.0.0.11', hostPort: 32000 }] } })
-    assert.deepEqual(localTarget(a!, pod('n1', '172.17.0.5'), 'n1'), { ip: '172.17.0.5', port: 8080 })
-    assert.equal(localTarget(a!, pod('n1', '172.17.0.5'), 'n2'), undefined, 'not this node\'s')
-    assert.equal(localTarget(a!, pod('n1'), 'n1'), undefined, 'no pod IP yet')
-    assert.equal(localTarget(b!, pod('n1', '172.17.0.5'), 'n1'), undefined, 'another host port')
-    assert.equal(localTarget(a!, undefined, 'n1'), undefined)
+    const only = (...nodes: string[]) => (n: string): boolean => nodes.includes(n)
+    assert.deepEqual(podIPTarget(a!, pod('n1', '172.17.0.5'), only('n1')), { ip: '172.17.0.5', port: 8080 })
+    assert.deepEqual(podIPTarget(a!, pod('n1', '172.17.0.5'), only('n2', 'n1')), { ip: '172.17.0.5', port: 8080 }, 'a node sharing the engine')
+    assert.equal(podIPTarget(a!, pod('n1', '172.17.0.5'), only('n2')), undefined, 'not on a reachable node')
+    assert.equal(podIPTarget(a!, pod('n3', '172.17.0.5'), only('n1', 'n3')), undefined, 'the pod moved: not the node the endpoint names')
+    assert.equal(podIPTarget(a!, pod('n1'), only('n1')), undefined, 'no pod IP yet')
+    assert.equal(podIPTarget(b!, pod('n1', '172.17.0.5'), only('n1', 'n2')), undefined, 'another host port')
+    assert.equal(podIPTarget(a!, undefined, only('n1')), undefined)
   })
 
   it('goes round robin, and keeps a client on its backend with affinity until the timeout', () => {

@@ -130,17 +130,20 @@ export function backendsFor (endpoints: KubeObject | undefined, portName: string
 }
 
 /**
- * For a backend on this node: the pod's own address and container port
- * behind the published host port, so the connection skips Docker's port
- * publishing (one hop fewer, as kube-proxy goes straight to pod IPs); the
- * node's Docker bridge makes the pod IP reachable from the node itself.
- * Undefined when `pod` is not this node's or does not say.
+ * For a backend whose pod this node reaches at its pod IP: the pod's own
+ * address and container port behind the published host port, so the
+ * connection skips Docker's port publishing (one hop fewer, as kube-proxy
+ * goes straight to pod IPs). `reachable(node)` says whether pods bound to
+ * `node` are on this node's pod network: its own pods (the node's Docker
+ * bridge routes to them), and those of agents that share its container
+ * engine (several agents on one host). Undefined when the pod is not on a
+ * reachable node or its status does not say where it listens.
  */
-export function localTarget (backend: Backend, pod: KubeObject | undefined, node: string): { ip: string, port: number } | undefined {
-  if (pod === undefined || backend.node !== node || backend.node === '') return undefined
+export function podIPTarget (backend: Backend, pod: KubeObject | undefined, reachable: (node: string) => boolean): { ip: string, port: number } | undefined {
+  if (pod === undefined || backend.node === '' || !reachable(backend.node)) return undefined
   const spec = isRec(pod.spec) ? pod.spec : {}
   const status = isRec(pod.status) ? pod.status : {}
-  if (spec.nodeName !== node || typeof status.podIP !== 'string' || status.podIP === '') return undefined
+  if (spec.nodeName !== backend.node || typeof status.podIP !== 'string' || status.podIP === '') return undefined
   const published = recs(status.hostPorts).find(h => h.hostPort === backend.port && (h.protocol ?? 'TCP') === 'TCP')
   return typeof published?.containerPort === 'number' ? { ip: status.podIP, port: published.containerPort } : undefined
 }
