@@ -7,6 +7,7 @@ import { waitFor } from '../helpers/wait.ts'
 import { cpuMs } from './load.ts'
 import { benchFailure, percentile } from './stats.ts'
 import { enterSwarm, leaveSwarm } from './swarm.ts'
+import { PAUSE_IMAGE } from '@shoal/agent/kubelet/pause-image.ts'
 
 /**
  * Pod startup benchmark (issue 5's "Measure"), with Docker Swarm as the
@@ -20,6 +21,8 @@ import { enterSwarm, leaveSwarm } from './swarm.ts'
  * - Swarm: `docker service create` through the engine's API (as the CLI
  *   sends it), one replica at a time, then one service of 50 replicas,
  *   timed to the containers' `start` events.
+ * - The engine alone, as the floor under both: 50 bare containers, then 50
+ *   bare sandbox+app pairs, created and started at once through its API.
  * The bar: p99 under 1 s for one pod; faster than Swarm for 50.
  */
 
@@ -310,6 +313,54 @@ async function shoalBench (lines: string[], root: string, docker: Docker): Promi
   }
 }
 
+// ---------------------------------------------------------------- the engine alone
+
+interface EngineFigures { single: number, pairs: number }
+
+const ENGINE_LABEL = 'io.shoal.bench.engine'
+
+async function engineContainers (docker: Docker): Promise<Docker.ContainerInfo[]> {
+  return await docker.listContainers({ all: true, filters: { label: [ENGINE_LABEL] } })
+}
+
+async function removeEngineContainers (docker: Docker): Promise<void> {
+  const left = await engineContainers(docker)
+  await Promise.all(left.map(async c => { await docker.getContainer(c.Id).remove({ force: true }).catch(() => {}) }))
+}
+
+/**
+ * What the engine itself needs for BURST containers started at once through
+ * its API, with no orchestrator in between: one container each on the
+ * default bridge (what a swarm task is), and a pod's pair each (a sandbox
+ * on the bridge holding the network namespace, and the app container
+ * joining it, as Shoal and Kubernetes' dockershim run a pod). The time
+ * until the last `start` returned, ms.
+ */
+async function engineBench (lines: string[], docker: Docker): Promise<EngineFigures> {
+  const labels = { [ENGINE_LABEL]: 'pods' }
+  const app = (i: number, network: Docker.HostConfig): Docker.ContainerCreateOptions => ({ Image: IMAGE, Cmd: ['sleep', '3600'], Labels: labels, StopSignal: 'SIGKILL', ...(network.NetworkMode === 'bridge' ? { Hostname: `engine-${i}` } : {}), HostConfig: network })
+  const timed = async (one: (i: number) => Promise<void>): Promise<number> => {
+    const t0 = performance.now()
+    await Promise.all(Array.from({ length: BURST }, async (_, i) => { await one(i) }))
+    const took = performance.now() - t0
+    await removeEngineContainers(docker)
+    return took
+  }
+  try {
+    await removeEngineContainers(docker)
+    const single = await timed(async i => { await (await docker.createContainer(app(i, { NetworkMode: 'bridge' }))).start() })
+    const pairs = await timed(async i => {
+      const sandbox = await docker.createContainer({ Image: PAUSE_IMAGE, Hostname: `engine-${i}`, Labels: labels, StopSignal: 'SIGKILL', HostConfig: { NetworkMode: 'bridge', IpcMode: 'shareable' } })
+      await sandbox.start()
+      await (await docker.createContainer(app(i, { NetworkMode: `container:${sandbox.id}`, IpcMode: `container:${sandbox.id}` }))).start()
+    })
+    lines.push(`the engine alone, ${BURST} at once through its API: one container each on the bridge (a swarm task's shape) all running after ${ms(single)} ms; a pod's sandbox and app container each, ${ms(pairs)} ms`)
+    return { single, pairs }
+  } finally {
+    await removeEngineContainers(docker).catch(() => {})
+  }
+}
+
 // ---------------------------------------------------------------- Swarm
 
 interface SwarmFigures { single: number[], burst: number[], total: number }
@@ -409,6 +460,7 @@ export async function podsBench (): Promise<string[]> {
   try {
     await run('bash', [new URL('../images/build.sh', import.meta.url).pathname])
     const shoal = await shoalBench(lines, scratch.path, docker)
+    const engine = await engineBench(lines, docker)
     const swarm = await swarmBench(lines, docker)
     const p99 = percentile(shoal.single.api, 99)
     lines.push(`goal, one pod p99 < ${GOAL_SINGLE_P99_MS} ms: ${p99 < GOAL_SINGLE_P99_MS ? 'MET' : 'MISSED'} (API Running p99 ${ms(p99)} ms, docker running p99 ${ms(percentile(shoal.single.docker, 99))} ms)`)
@@ -418,6 +470,7 @@ export async function podsBench (): Promise<string[]> {
       lines.push(`shoal/swarm (below 1 is Shoal faster), 1 pod: ${r('docker running', shoal.single.docker, swarm.single)}; ${r('API Running', shoal.single.api, swarm.single)}`)
       lines.push(`shoal/swarm, ${BURST} at once: ${r('docker running', shoal.burst.docker, swarm.burst)}; all ${BURST} running ${ratio(shoal.burst.totalDocker, swarm.total)} (docker), ${ratio(shoal.burst.totalApi, swarm.total)} (API)`)
       lines.push(`goal, ${BURST} pods faster than swarm: ${shoal.burst.totalApi < swarm.total ? 'MET' : 'MISSED'} (shoal all Running in the API ${ms(shoal.burst.totalApi)} ms, all running in docker ${ms(shoal.burst.totalDocker)} ms; swarm ${ms(swarm.total)} ms)`)
+      lines.push(`against the engine alone, ${BURST} at once: shoal ${ratio(shoal.burst.totalApi, engine.pairs)} of bare sandbox+app pairs; swarm ${ratio(swarm.total, engine.single)} of bare single containers; bare pairs ${ratio(engine.pairs, swarm.total)} of swarm`)
     }
     lines.push(`took ${((performance.now() - t0) / 1000).toFixed(0)} s`)
     return lines
