@@ -117,7 +117,7 @@ describe('services: a stable address on every node, balanced over ready pods', (
     assert.equal(ep.subsets.flatMap((s: Json) => s.addresses ?? []).length, 3, 'three ready endpoints')
   })
 
-  it('the three agents share this engine and say so in their heartbeats, so their proxies reach each other\'s pods at their pod IPs', async () => {
+  it('each agent\'s heartbeat names this engine, which tells their proxies they reach each other\'s pods at their pod IPs', async () => {
     const { stdout } = await run('docker', ['info', '--format', '{{.ID}}'])
     const engines = await waitFor('every member reporting its engine', async () => {
       const items = (await a2.getJson('/api/shoal/v1/members')).items as Json[]
