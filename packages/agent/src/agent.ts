@@ -188,10 +188,9 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
       log: kubeletLog,
       backoff: { initialMs: config.backoffInitialMs, maxMs: config.backoffMaxMs }
     })
-    // Pods are on this agent's network when its engine runs beside it: its own, and those of agents sharing the engine (several on one host).
-    const engineBeside = config.publishAddress === undefined || config.publishAddress === config.advertise
+    // Pods are on this agent's network when its engine runs beside it (no --publish-address): its own, and those of agents sharing the engine (several on one host).
     const reachesPodsOf = (node: string): boolean => {
-      if (!engineBeside) return false
+      if (config.publishAddress !== undefined) return false
       if (node === config.name) return true
       const engine = kubelet.health().engine
       return engine !== undefined && members.get(node)?.runtime?.engine === engine

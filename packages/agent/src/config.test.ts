@@ -41,6 +41,12 @@ describe('resolveAgentConfig', () => {
     assert.equal(c.members.heartbeatIntervalMs, 500)
   })
 
+  it('--publish-address: kept when it differs from the advertised address, dropped when it is the same', () => {
+    assert.equal(resolveAgentConfig({ name: 'n1', bind: '127.0.0.5', publishAddress: '172.17.0.1' }).publishAddress, '172.17.0.1')
+    assert.equal(resolveAgentConfig({ name: 'n1', bind: '127.0.0.5', publishAddress: '127.0.0.5' }).publishAddress, undefined)
+    assert.equal(resolveAgentConfig({ name: 'n1', bind: '127.0.0.5' }).publishAddress, undefined)
+  })
+
   it('advertises a real address when bound to the wildcard', () => {
     assert.notEqual(resolveAgentConfig({ name: 'n1' }).advertise, '0.0.0.0')
   })

@@ -38,9 +38,10 @@ export interface AgentConfig {
   /** The Docker engine's socket. */
   readonly dockerSocket: string
   /**
-   * Where the engine publishes pods' ports (--publish-address), when that is
-   * not the advertised address: the agent runs in a container and drives the
-   * host's engine. Then the proxy reaches even this node's pods there.
+   * Where the engine publishes pods' ports (--publish-address), only when
+   * that is not the advertised address: the agent runs in a container and
+   * drives the host's engine. Then the proxy reaches even this node's pods
+   * there. Undefined: the engine runs beside the agent.
    */
   readonly publishAddress?: string
   /** A node not Ready this long has its pods deleted, to be replaced elsewhere, ms. */
@@ -148,7 +149,8 @@ export function resolveAgentConfig (init: AgentInit = {}): AgentConfig {
   const joinRetryMs = init.joinRetryMs ?? 0
   if (!Number.isInteger(joinRetryMs) || joinRetryMs < 0) problems.push(`--join-retry-ms must be a non-negative number of ms, got ${String(joinRetryMs)}`)
   const controllers = parseControllers(typeof init.controllers === 'string' ? init.controllers : init.controllers?.join(',') ?? '*', problems)
-  const publishAddress = init.publishAddress === '' ? undefined : init.publishAddress
+  // The advertised address given again is no separate address: the engine runs beside the agent.
+  const publishAddress = init.publishAddress === '' || init.publishAddress === advertise ? undefined : init.publishAddress
   if (publishAddress !== undefined && (isIP(publishAddress) === 0 || publishAddress === '0.0.0.0' || publishAddress === '::')) problems.push(`--publish-address must be an IP address others can reach, got ${JSON.stringify(publishAddress)}`)
   const dockerSocket = init.dockerSocket ?? '/var/run/docker.sock'
   if (dockerSocket === '') problems.push('--docker-socket must be a path')

@@ -40,7 +40,7 @@ export interface KubeletComponents {
   readonly node: string
   /** The node's advertised address: status.hostIP, and where ports are published unless `publishIP` is given. */
   readonly hostIP: string
-  /** Where the engine publishes pods' ports, when not on hostIP (--publish-address). */
+  /** Where the engine publishes pods' ports (--publish-address), given only when not on hostIP: the engine does not run beside the agent. */
   readonly publishIP?: string
   /** Where emptyDir volumes live: DIR/UID/volumes/NAME. */
   readonly podsDir: string
@@ -114,7 +114,7 @@ export function createKubelet (c: KubeletComponents): Kubelet {
 
   const prober: Prober = createProber({
     runtime: c.runtime,
-    podNetworkLocal: c.publishIP === undefined || c.publishIP === c.hostIP,
+    podNetworkLocal: c.publishIP === undefined,
     now,
     log,
     // A verdict changed (ready, or a restart is due): sync the pod at once.
