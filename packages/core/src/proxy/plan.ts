@@ -47,6 +47,7 @@ export interface ListenerProblem {
 type Rec = Record<string, unknown>
 const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v)
 const recs = (v: unknown): Rec[] => Array.isArray(v) ? v.filter(isRec) : []
+const str = (v: unknown): string => typeof v === 'string' ? v : ''
 const keyOfService = (s: KubeObject): string => `${s.metadata.namespace ?? 'default'}/${s.metadata.name}`
 
 /** Kubernetes' default ClientIP affinity timeout: 3 hours. */
@@ -85,7 +86,7 @@ export function listenersFor (services: readonly KubeObject[], nodeAddress: stri
         problems.push({ service, message: `port ${p.port}/${String(p.protocol)}: only TCP is proxied` })
         continue
       }
-      const portName = typeof p.name === 'string' ? p.name : ''
+      const portName = str(p.name)
       const want = (ip: string, port: number, kind: ListenerKind, reusePort: boolean): void => {
         const key = `${ip}:${port}`
         const held = listeners.get(key)
@@ -117,12 +118,11 @@ export interface Backend {
 export function backendsFor (endpoints: KubeObject | undefined, portName: string): Backend[] {
   const out: Backend[] = []
   for (const subset of recs(endpoints?.subsets)) {
-    const port = recs(subset.ports).find(p => (typeof p.name === 'string' ? p.name : '') === portName && (p.protocol ?? 'TCP') === 'TCP')
+    const port = recs(subset.ports).find(p => str(p.name) === portName && (p.protocol ?? 'TCP') === 'TCP')
     if (typeof port?.port !== 'number') continue
     for (const a of recs(subset.addresses)) {
       if (typeof a.ip !== 'string') continue
       const ref = isRec(a.targetRef) ? a.targetRef : {}
-      const str = (v: unknown): string => typeof v === 'string' ? v : ''
       out.push({ ip: a.ip, port: port.port, namespace: str(ref.namespace) || str(endpoints?.metadata.namespace), pod: str(ref.name), node: str(a.nodeName) })
     }
   }
