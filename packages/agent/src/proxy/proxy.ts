@@ -273,8 +273,9 @@ export function createServiceProxy (c: ProxyComponents): ServiceProxy {
         failed.set(l.key, { listener: l, message })
       }
     }))
-    for (const f of failures()) event(f.service, f.message)
-    const current = new Set(failures().map(f => `${f.service}\u0000${f.message}`))
+    const failing = failures()
+    for (const f of failing) event(f.service, f.message)
+    const current = new Set(failing.map(f => `${f.service}\u0000${f.message}`))
     for (const k of reported) if (!current.has(k)) reported.delete(k)
   }
   let staleIPs = new Set<string>()
