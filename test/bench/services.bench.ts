@@ -118,7 +118,6 @@ async function wrk (url: string, connections: number): Promise<WrkFigures> {
   return { rps, p50: pct('50'), p99: pct('99'), errors }
 }
 
-
 /** Requests round the three nodes, back to back, recording when each pod answered through which node. */
 function sampler (): { stop: () => Promise<void>, seen: Array<{ at: number, node: string, pod: string }> } {
   const seen: Array<{ at: number, node: string, pod: string }> = []
@@ -133,6 +132,34 @@ function sampler (): { stop: () => Promise<void>, seen: Array<{ at: number, node
 }
 
 const isReady = (p: Json): boolean => (p.status?.conditions ?? []).some((c: Json) => c.type === 'Ready' && c.status === 'True')
+
+/** The pods labelled app=`app`, once there are three, all Ready, one on each node. */
+async function threeReadyPods (a: AgentProcess, app: string): Promise<Json[]> {
+  return await waitFor(`three Ready ${app} pods, one per node`, async () => {
+    const items = (await a.getJson(`/api/v1/namespaces/default/pods?labelSelector=app%3D${app}`)).items as Json[]
+    return items.length === 3 && items.every(isReady) && new Set(items.map(p => p.spec.nodeName)).size === 3 ? items : false
+  }, { timeoutMs: 60_000, intervalMs: 200 })
+}
+
+const show = (what: string, f: WrkFigures): string => `${what} ${f.rps.toFixed(0)} req/s, p50 ${ms(f.p50)} ms, p99 ${ms(f.p99)} ms${f.errors > 0 ? `, ${f.errors} errors` : ''}`
+
+/**
+ * wrk with `connections` straight at a pod's published port, then through
+ * the Service's `port` on the pod's node and on another node, and its
+ * cluster IP: the figures (`what`), then the worst of the three against
+ * direct and the bar (`short`).
+ */
+async function throughput (what: string, short: string, direct: { hostIP: string, hostPort: number }, port: number, clusterIP: string, connections: number): Promise<string[]> {
+  const straight = await wrk(`http://${direct.hostIP}:${direct.hostPort}/`, connections)
+  const sameNode = await wrk(`http://${IPS[0]}:${port}/`, connections)
+  const otherNode = await wrk(`http://${IPS[1]}:${port}/`, connections)
+  const viaClusterIP = await wrk(`http://${clusterIP}:${port}/`, connections)
+  const worst = Math.min(sameNode.rps, otherNode.rps, viaClusterIP.rps)
+  return [
+    `${what}: ${show('straight to one pod\'s host port', straight)}; through the Service (3 pods): ${show('LoadBalancer port of the pod\'s node', sameNode)}; ${show('of another node', otherNode)}; ${show('cluster IP', viaClusterIP)}`,
+    `${short}: through the proxy ${(worst / straight.rps * 100).toFixed(0)}% of the direct requests/s at worst (bar ≥ 80%: ${worst / straight.rps >= 0.8 ? 'MET' : 'MISSED'}); p99 ${ms(Math.max(sameNode.p99, otherNode.p99, viaClusterIP.p99))} ms against ${ms(straight.p99)} ms`
+  ]
+}
 
 export async function servicesBench (): Promise<string[]> {
   const lines: string[] = []
@@ -153,10 +180,7 @@ export async function servicesBench (): Promise<string[]> {
     const kc = ['--kubeconfig', a1.kubeconfig]
     await shoal(['apply', '-f', file, ...kc])
     const pods = async (): Promise<Json[]> => (await a1.getJson('/api/v1/namespaces/default/pods?labelSelector=app%3Dweb')).items
-    const three = await waitFor('three Ready pods, one per node', async () => {
-      const items = await pods()
-      return items.length === 3 && items.every(isReady) && new Set(items.map(p => p.spec.nodeName)).size === 3 ? items : false
-    }, { timeoutMs: 60_000, intervalMs: 200 })
+    const three = await threeReadyPods(a1, 'web')
     await shoal(['expose', 'deployment', 'web', '--type=LoadBalancer', `--port=${PORT}`, ...kc])
     for (const ip of IPS) {
       await waitFor(`three pods through ${ip}`, async () => {
@@ -170,15 +194,8 @@ export async function servicesBench (): Promise<string[]> {
     const local = three.find(p => p.spec.nodeName === agents[0]!.name)
     const hp = local.status.hostPorts[0]
     const svc = await a1.getJson('/api/v1/namespaces/default/services/web')
-    const show = (what: string, f: WrkFigures): string => `${what} ${f.rps.toFixed(0)} req/s, p50 ${ms(f.p50)} ms, p99 ${ms(f.p99)} ms${f.errors > 0 ? `, ${f.errors} errors` : ''}`
     for (const c of WRK_CONNECTIONS) {
-      const direct = await wrk(`http://${hp.hostIP}:${hp.hostPort}/`, c)
-      const sameNode = await wrk(`http://${IPS[0]}:${PORT}/`, c)
-      const otherNode = await wrk(`http://${IPS[1]}:${PORT}/`, c)
-      const viaClusterIP = await wrk(`http://${svc.spec.clusterIP}:${PORT}/`, c)
-      const worst = Math.min(sameNode.rps, otherNode.rps, viaClusterIP.rps)
-      lines.push(`wrk -c ${c} for ${WRK_SECONDS} s, busybox httpd (a new connection per request): ${show('straight to one pod\'s host port', direct)}; through the Service (3 pods): ${show('LoadBalancer port of the pod\'s node', sameNode)}; ${show('of another node', otherNode)}; ${show('cluster IP', viaClusterIP)}`)
-      lines.push(`wrk -c ${c}: through the proxy ${(worst / direct.rps * 100).toFixed(0)}% of the direct requests/s at worst (bar ≥ 80%: ${worst / direct.rps >= 0.8 ? 'MET' : 'MISSED'}); p99 ${ms(Math.max(sameNode.p99, otherNode.p99, viaClusterIP.p99))} ms against ${ms(direct.p99)} ms`)
+      lines.push(...await throughput(`wrk -c ${c} for ${WRK_SECONDS} s, busybox httpd (a new connection per request)`, `wrk -c ${c}`, hp, PORT, svc.spec.clusterIP, c))
     }
 
     // ---- rotation: out when unready, back when ready
@@ -244,22 +261,12 @@ export async function servicesBench (): Promise<string[]> {
     const kfile = join(scratch.path, 'kweb.json')
     writeFileSync(kfile, JSON.stringify(kweb))
     await shoal(['apply', '-f', kfile, ...kc])
-    const kpods = await waitFor('three Ready kweb pods, one per node', async () => {
-      const items = (await a1.getJson('/api/v1/namespaces/default/pods?labelSelector=app%3Dkweb')).items as Json[]
-      return items.length === 3 && items.every(isReady) && new Set(items.map(p => p.spec.nodeName)).size === 3 ? items : false
-    }, { timeoutMs: 60_000, intervalMs: 200 })
+    const kpods = await threeReadyPods(a1, 'kweb')
     await shoal(['expose', 'deployment', 'kweb', '--type=LoadBalancer', `--port=${KEEP_ALIVE_PORT}`, `--target-port=${PORT}`, ...kc])
     for (const ip of IPS) await waitFor(`kweb through ${ip}`, async () => await fetchBody(ip, KEEP_ALIVE_PORT) !== undefined, { timeoutMs: 20_000, intervalMs: 100 })
     const khp = kpods.find(p => p.spec.nodeName === agents[0]!.name).status.hostPorts[0]
     const ksvc = await a1.getJson('/api/v1/namespaces/default/services/kweb')
-    const c = 16
-    const kdirect = await wrk(`http://${khp.hostIP}:${khp.hostPort}/`, c)
-    const ksame = await wrk(`http://${IPS[0]}:${KEEP_ALIVE_PORT}/`, c)
-    const kother = await wrk(`http://${IPS[1]}:${KEEP_ALIVE_PORT}/`, c)
-    const kcluster = await wrk(`http://${ksvc.spec.clusterIP}:${KEEP_ALIVE_PORT}/`, c)
-    const kworst = Math.min(ksame.rps, kother.rps, kcluster.rps)
-    lines.push(`keep-alive, wrk -c ${c}, a Node.js HTTP server: ${show('straight to one pod\'s host port', kdirect)}; through the Service: ${show('LoadBalancer port of the pod\'s node', ksame)}; ${show('of another node', kother)}; ${show('cluster IP', kcluster)}`)
-    lines.push(`keep-alive: through the proxy ${(kworst / kdirect.rps * 100).toFixed(0)}% of the direct requests/s at worst (bar ≥ 80%: ${kworst / kdirect.rps >= 0.8 ? 'MET' : 'MISSED'})`)
+    lines.push(...await throughput('keep-alive, wrk -c 16, a Node.js HTTP server', 'keep-alive', khp, KEEP_ALIVE_PORT, ksvc.spec.clusterIP, 16))
     return lines
   } catch (err) {
     throw benchFailure('services', lines, err)
