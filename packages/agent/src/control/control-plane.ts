@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import type { BatchResult, KubeObject, Member, ObjectCommand, Result } from '@shoal/core'
 import { reconcileNodes } from '@shoal/core/controllers/nodes.ts'
+import { CLUSTER_CONFIG } from '@shoal/core/store/pod-cidrs.ts'
 import { reconcileNodeLifecycle } from '@shoal/core/controllers/node-lifecycle.ts'
 import { collectGarbage, GC_KINDS } from '@shoal/core/controllers/gc.ts'
 import { reconcileDeployments } from '@shoal/core/controllers/deployment.ts'
@@ -80,6 +81,7 @@ export function createControlPlane (c: ControlPlaneComponents): ControlPlane {
     const commands = reconcileNodes({
       members: c.members(),
       nodes: list('nodes'),
+      clusterConfig: c.store.local.get(CLUSTER_CONFIG.resource, '', CLUSTER_CONFIG.name),
       now,
       kubeletVersion: v => `v1.32.0-shoal-${v}`,
       eventName: node => `${node}.${randomBytes(8).toString('hex')}`

@@ -2,6 +2,7 @@ import { rm } from 'node:fs/promises'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { PeerId } from '@libp2p/interface'
 import type { Member } from '@shoal/core'
+import { CLUSTER_CONFIG } from '@shoal/core/store/pod-cidrs.ts'
 import { RaftNode, bootstrapState, planVoterChange, resolveRaftConfig, type NodeId, type RaftConfig, type RaftStatus } from '@shoal/core/raft/index.ts'
 import type { MeshNode } from '../mesh/mesh.ts'
 import type { Logger } from '../log.ts'
@@ -11,8 +12,8 @@ import { createRaftDriver, type RaftDriver } from './driver.ts'
 import { StoreStateMachine } from '../store/state-machine.ts'
 import { createReplicatedStore, type ReplicatedStore } from '../store/replicated-store.ts'
 
-/** Where the cluster-wide settings live in the store. */
-export const CLUSTER_CONFIG = { resource: 'clusterconfigs', name: 'cluster' } as const
+/** Where the cluster-wide settings live in the store (defined in core: the store reads them to allocate pod ranges). */
+export { CLUSTER_CONFIG }
 
 export interface RaftServiceInit {
   /** Folder of the LevelDB log. */
@@ -22,6 +23,9 @@ export interface RaftServiceInit {
   readonly bootstrap: boolean
   /** Voters wanted; written into the cluster's settings by the agent that creates the cluster. */
   readonly voters: number
+  /** The pods' addresses (IPv4 CIDR) and the prefix length of each node's range; written beside voters. */
+  readonly clusterCIDR: string
+  readonly nodeCIDRMaskSize: number
   /** One Raft tick, ms. */
   readonly tickMs: number
   /** A voter down longer than this is replaced, ms. */
@@ -118,7 +122,7 @@ export async function createRaftService (c: RaftServiceComponents, init: RaftSer
     if (status.role !== 'leader' || changing) return
     changing = true
     try {
-      if (init.bootstrap && !wroteConfig) await writeClusterConfig()
+      if (!wroteConfig) await writeClusterConfig()
       const target = Number((store.local.get(CLUSTER_CONFIG.resource, '', CLUSTER_CONFIG.name)?.spec as { voters?: unknown } | undefined)?.voters ?? 3)
       const change = planVoterChange({
         self: init.self,
@@ -146,11 +150,29 @@ export async function createRaftService (c: RaftServiceComponents, init: RaftSer
    * What a new cluster starts with, written once by the agent that created it
    * when it first leads: the cluster settings, and the namespaces Kubernetes
    * always has (`default`, `kube-system`).
+   *
+   * The ClusterConfig is the first entry after the bootstrap, and until it is
+   * applied the creating agent is the only voter (voter changes come after
+   * it, below), so only it can lead then. Should it crash before writing it,
+   * it restarts as an ordinary member: then any agent that leads and finds
+   * no ClusterConfig once its replica is current writes its own settings.
+   * Either way one ClusterConfig, ordered by Raft, and Nodes get pod ranges
+   * only from it (core store/pod-cidrs.ts), never from defaults that might
+   * differ from it.
    */
   const writeClusterConfig = async (): Promise<void> => {
+    if (!init.bootstrap) {
+      await store.barrier()
+      if (store.local.get(CLUSTER_CONFIG.resource, '', CLUSTER_CONFIG.name) !== undefined) {
+        wroteConfig = true
+        return
+      }
+      log.warn('raft: the cluster has no ClusterConfig (its creator stopped before writing it); writing this agent\'s settings')
+    }
     const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z')
+    const spec = { voters: init.voters, clusterCIDR: init.clusterCIDR, nodeCIDRMaskSize: init.nodeCIDRMaskSize }
     const initial = [
-      { resource: CLUSTER_CONFIG.resource, object: { apiVersion: 'shoal.dev/v1', kind: 'ClusterConfig', metadata: { name: CLUSTER_CONFIG.name }, spec: { voters: init.voters } } },
+      { resource: CLUSTER_CONFIG.resource, object: { apiVersion: 'shoal.dev/v1', kind: 'ClusterConfig', metadata: { name: CLUSTER_CONFIG.name }, spec } },
       ...['default', 'kube-system'].map(name => ({ resource: 'namespaces', object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } } }))
     ]
     for (const { resource, object } of initial) {

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { reconcileNodes } from './nodes.ts'
 import { ObjectStore } from '../store/store.ts'
+import { CLUSTER_CONFIG } from '../store/pod-cidrs.ts'
 import type { Member } from '../members/types.ts'
 import type { KubeObject, ObjectCommand, Result } from '../store/types.ts'
 
@@ -18,7 +19,8 @@ let events = 0
 /** Apply the controller's commands to a store, as the leader proposes them, and return the Nodes. */
 function run (store: ObjectStore, members: Member[], now: string): { commands: ObjectCommand[], nodes: Map<string, KubeObject> } {
   const list = (): KubeObject[] => { const r = store.list('nodes', {}); assert.ok(r.ok); return [...r.items] }
-  const commands = reconcileNodes({ members, nodes: list(), now, kubeletVersion: version, eventName: n => `${n}.${++events}` })
+  const clusterConfig = store.get(CLUSTER_CONFIG.resource, '', CLUSTER_CONFIG.name)
+  const commands = reconcileNodes({ members, nodes: list(), clusterConfig, now, kubeletVersion: version, eventName: n => `${n}.${++events}` })
   let index = Number(store.resourceVersion)
   for (const c of commands) {
     const r: Result = store.apply(++index, c.op === 'create' ? { ...c, uid: `uid-${c.object.metadata.name}-${index}` } : c) as Result
@@ -96,5 +98,36 @@ describe('node controller', () => {
     assert.deepEqual(commands[0]?.op === 'update' ? commands[0].precondition : undefined, { resourceVersion: r.ok ? r.object.metadata.resourceVersion : '' })
     assert.deepEqual(nodes.get('n1')!.spec, { unschedulable: true })
     assert.equal(nodes.get('n1')!.metadata.labels?.disk, 'ssd')
+  })
+
+  it('a Node written before the ClusterConfig gets its pod range by an update once the ClusterConfig is there, and a full range costs no writes', () => {
+    const store = new ObjectStore()
+    const podCIDR = (name: string): unknown => (store.get('nodes', '', name)?.spec as { podCIDR?: string } | undefined)?.podCIDR
+    run(store, [member('n1'), member('n2')], T0)
+    assert.equal(podCIDR('n1'), undefined, 'no ClusterConfig yet: no range, rather than one from defaults that may differ')
+    assert.deepEqual(run(store, [member('n1'), member('n2')], T0).commands, [], 'and no writes while there is none')
+    const config = { apiVersion: 'shoal.dev/v1', kind: 'ClusterConfig', metadata: { name: CLUSTER_CONFIG.name }, spec: { voters: 3, clusterCIDR: '10.200.0.0/24', nodeCIDRMaskSize: 25 } }
+    assert.ok(store.apply(Number(store.resourceVersion) + 1, { op: 'create', resource: CLUSTER_CONFIG.resource, object: config, uid: 'cc', now: T0 }).ok)
+    const { commands } = run(store, [member('n1'), member('n2')], T0)
+    assert.deepEqual(commands.map(c => [c.op, c.op === 'update' ? c.object.metadata.name : '']), [['update', 'n1'], ['update', 'n2']])
+    assert.deepEqual([podCIDR('n1'), podCIDR('n2')], ['10.200.0.0/25', '10.200.0.128/25'])
+    assert.deepEqual(run(store, [member('n1'), member('n2')], T1).commands, [], 'ranges held: nothing more to do')
+    // The two ranges are held: a third node is created without one, and no update is tried for it.
+    run(store, [member('n1'), member('n2'), member('n3')], T1)
+    assert.equal(podCIDR('n3'), undefined)
+    assert.deepEqual(run(store, [member('n1'), member('n2'), member('n3')], T1).commands, [])
+    // n1 leaves for good: its Node goes, and n3 gets its range in the next round.
+    run(store, [member('n1', 'left', { leaveReason: 'leave' }), member('n2'), member('n3')], T1)
+    const { commands: next } = run(store, [member('n2'), member('n3')], T1)
+    assert.deepEqual(next.map(c => c.op), ['update'])
+    assert.equal(podCIDR('n3'), '10.200.0.0/25')
+  })
+
+  it('a Node created once the ClusterConfig is there gets its range with the create', () => {
+    const store = new ObjectStore()
+    assert.ok(store.apply(1, { op: 'create', resource: CLUSTER_CONFIG.resource, object: { apiVersion: 'shoal.dev/v1', kind: 'ClusterConfig', metadata: { name: CLUSTER_CONFIG.name }, spec: { voters: 3 } }, uid: 'cc', now: T0 }).ok)
+    const { commands, nodes } = run(store, [member('n1')], T0)
+    assert.deepEqual(commands.map(c => c.op), ['create'])
+    assert.deepEqual(nodes.get('n1')!.spec, { podCIDR: '10.244.0.0/24', podCIDRs: ['10.244.0.0/24'] })
   })
 })

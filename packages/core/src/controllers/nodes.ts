@@ -1,6 +1,7 @@
 import type { Member } from '../members/types.ts'
 import type { KubeObject, ObjectCommand, ObjectInput } from '../store/types.ts'
 import { isJsonEqual } from '../store/merge-patch.ts'
+import { freePodCIDR, podCIDROf } from '../store/pod-cidrs.ts'
 import { eventCommand } from './common.ts'
 
 /**
@@ -9,6 +10,11 @@ import { eventCommand } from './common.ts'
  * stopped is Ready=Unknown; one that left for good (`shoal leave`) has its
  * Node removed. The controller owns the Node's status and its well-known
  * labels; spec (cordon, taints) and other labels are the user's and kept.
+ *
+ * A Node without a pod range (created before the ClusterConfig was written,
+ * or while every range was held) is updated as it is once the store would
+ * give it one: the store allocates ranges as such writes apply
+ * (store/pod-cidrs.ts). Only then, so that a full range costs no writes.
  *
  * Pure: the leader runs it over the members it sees and the Nodes in its
  * replica, and proposes the commands. A write carries the resourceVersion it
@@ -24,6 +30,8 @@ export interface NodeControllerInput {
   readonly kubeletVersion: (agentVersion: string) => string
   /** A unique name for an Event about a node (Kubernetes uses `NODE.HEX`). */
   readonly eventName: (node: string) => string
+  /** The ClusterConfig object, once written: Nodes get pod ranges only from it. */
+  readonly clusterConfig?: KubeObject | undefined
 }
 
 export interface NodeCondition {
@@ -122,7 +130,8 @@ export function reconcileNodes (input: NodeControllerInput): ObjectCommand[] {
       continue
     }
     const labels = { ...current.metadata.labels, ...ownLabels(m) }
-    if (isJsonEqual(labels, current.metadata.labels ?? {}) && isJsonEqual(status, current.status)) continue
+    const wantsRange = podCIDROf(current) === undefined && freePodCIDR(input.nodes.filter(n => n !== current), input.clusterConfig) !== undefined
+    if (!wantsRange && isJsonEqual(labels, current.metadata.labels ?? {}) && isJsonEqual(status, current.status)) continue
     const object: ObjectInput = { ...current, metadata: { ...current.metadata, labels }, status }
     commands.push({ op: 'update', resource: 'nodes', object, now, precondition: { resourceVersion: current.metadata.resourceVersion } })
     const wasReady = isReady(current.status)

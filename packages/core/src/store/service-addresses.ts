@@ -1,5 +1,6 @@
 import type { Failure, KubeObject, ObjectInput } from './types.ts'
 import { cloneJson, isRecord } from './merge-patch.ts'
+import { formatIPv4, parseIPv4 } from '../network/cidr.ts'
 
 /**
  * A Service's cluster IP and node ports, chosen where every write is
@@ -23,24 +24,12 @@ export const NODE_PORTS = Object.freeze({ min: 30000, max: 32767 })
 
 type Rec = Record<string, unknown>
 
-const ipToInt = (ip: string): number | undefined => {
-  const parts = ip.split('.')
-  if (parts.length !== 4) return undefined
-  let n = 0
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p) || Number(p) > 255) return undefined
-    n = n * 256 + Number(p)
-  }
-  return n
-}
-const intToIp = (n: number): string => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.')
-
-const RANGE_FIRST = ipToInt(SERVICE_CIDR.base)! + 1
-const RANGE_LAST = ipToInt(SERVICE_CIDR.base)! + 2 ** (32 - SERVICE_CIDR.prefix) - 2
+const RANGE_FIRST = parseIPv4(SERVICE_CIDR.base)! + 1
+const RANGE_LAST = parseIPv4(SERVICE_CIDR.base)! + 2 ** (32 - SERVICE_CIDR.prefix) - 2
 
 /** Whether `ip` is a cluster IP Shoal may hand out (inside SERVICE_CIDR, not its network or broadcast address). */
 export function inServiceRange (ip: string): boolean {
-  const n = ipToInt(ip)
+  const n = parseIPv4(ip)
   return n !== undefined && n >= RANGE_FIRST && n <= RANGE_LAST
 }
 
@@ -81,9 +70,9 @@ export function allocateServiceAddresses (input: ObjectInput, previous: KubeObje
       }
     } else {
       let n = RANGE_FIRST
-      while (n <= RANGE_LAST && takenIPs.has(intToIp(n))) n++
+      while (n <= RANGE_LAST && takenIPs.has(formatIPv4(n))) n++
       if (n > RANGE_LAST) return invalid(name, 'spec.clusterIP', '', `range is full: every address of ${SERVICE_CIDR.base}/${SERVICE_CIDR.prefix} is allocated`)
-      spec.clusterIP = intToIp(n)
+      spec.clusterIP = formatIPv4(n)
     }
     spec.clusterIPs = [spec.clusterIP]
   }

@@ -7,6 +7,7 @@ import type {
 import { applyMergePatch, cloneJson, deepFreeze, getOwn, isJsonEqual, isRecord } from './merge-patch.ts'
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from './selectors.ts'
 import { allocateServiceAddresses } from './service-addresses.ts'
+import { CLUSTER_CONFIG, allocatePodCIDR } from './pod-cidrs.ts'
 
 export const STORE_DEFAULTS: StoreConfig = Object.freeze({
   /** ≈ a few minutes of a busy cluster's changes; a watcher that falls further behind relists. */
@@ -393,11 +394,17 @@ function checkPreconditions (resource: string, current: KubeObject, p: Precondit
   return { ok: false, reason: 'Conflict', code: 409, message }
 }
 
-/** Services get their cluster IP and node ports here, in log order (service-addresses.ts); other objects pass as they are. */
+/**
+ * Services get their cluster IP and node ports here, in log order
+ * (service-addresses.ts), and Nodes their pod range from the ClusterConfig as
+ * this entry sees it (pod-cidrs.ts); other objects pass as they are.
+ */
 function withAddresses (stage: Stage, resource: string, input: ObjectInput, current: KubeObject | undefined): { ok: true, object: ObjectInput } | Failure {
-  if (resource !== 'services') return { ok: true, object: input }
+  if (resource !== 'services' && resource !== 'nodes') return { ok: true, object: input }
   const self = (o: KubeObject): boolean => namespaceOf(o) === namespaceOf(input) && o.metadata.name === input.metadata.name
-  return allocateServiceAddresses(input, current, [...stage.all(resource)].filter(o => !self(o)))
+  const others = [...stage.all(resource)].filter(o => !self(o))
+  if (resource === 'nodes') return allocatePodCIDR(input, current, others, stage.read(CLUSTER_CONFIG.resource, '', CLUSTER_CONFIG.name))
+  return allocateServiceAddresses(input, current, others)
 }
 
 function runCreate (stage: Stage, resource: string, given: ObjectInput, uid: string, now: string): Result {
