@@ -73,8 +73,7 @@ describe('service proxy', () => {
       servers.push(b.server)
       ports[name] = b.port
     }
-    // n1 is this node; n3's agent shares its engine (the same pod network), n2's does not.
-    proxy = createServiceProxy({ node: 'n1', address: NODE_IP, reachesPodsOf: node => node === 'n1' || node === 'n3', store: () => store, writeEvent: async cmd => { writes.push(cmd); return { ok: true, object: undefined as never } }, clusterIPs, log })
+    proxy = createServiceProxy({ node: 'n1', address: NODE_IP, store: () => store, writeEvent: async cmd => { writes.push(cmd); return { ok: true, object: undefined as never } }, clusterIPs, log })
     proxy.start()
   })
 
@@ -145,24 +144,19 @@ describe('service proxy', () => {
     assert.equal(body, `got ${300 * 1024}`)
   })
 
-  it('reaches a pod of its own node, or of a node sharing its engine, at the pod IP, not through the published port', async () => {
-    const inPod = await backend('127.0.0.78', 'pod-local')
-    servers.push(inPod.server)
-    apply({
-      op: 'create',
-      resource: 'pods',
-      uid: 'pod-local',
-      now: NOW,
-      object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'pod-local', namespace: 'default' }, spec: { nodeName: 'n1', containers: [] }, status: { podIP: '127.0.0.78', hostPorts: [{ containerName: 'web', containerPort: inPod.port, protocol: 'TCP', hostIP: '127.0.0.79', hostPort: 39999 }] } }
-    })
-    // Nothing listens on the published address: only the pod IP answers.
-    setEndpoints('web', [['127.0.0.79', 39999, 'pod-local', 'n1']])
-    assert.equal((await ask(NODE_IP, 41080)).body, 'pod-local')
-    setEndpoints('web', [['127.0.0.79', 39999, 'pod-local', 'n2']])
-    assert.deepEqual(await ask(NODE_IP, 41080), { body: '', reset: true }, 'on another node it goes to the published port')
-    apply({ op: 'update', resource: 'pods', now: NOW, object: { ...store.get('pods', 'default', 'pod-local')!, spec: { nodeName: 'n3', containers: [] } } as ObjectInput })
-    setEndpoints('web', [['127.0.0.79', 39999, 'pod-local', 'n3']])
-    assert.equal((await ask(NODE_IP, 41080)).body, 'pod-local', 'on a node sharing the engine it goes to the pod IP')
+  it('reaches an endpoint at its pod IP and port, or where its pod publishes that port (an agent with --publish-address)', async () => {
+    const atPodIP = await backend('127.0.0.78', 'at-pod-ip')
+    const atPublished = await backend('127.0.0.79', 'at-published-port')
+    servers.push(atPodIP.server, atPublished.server)
+    const pod = (hostPorts: unknown[]): ObjectInput => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'pod-pub', namespace: 'default' }, spec: { nodeName: 'n2', containers: [] }, status: { podIP: '127.0.0.78', hostPorts } })
+    const published = { containerName: 'web', containerPort: atPodIP.port, protocol: 'TCP', hostIP: '127.0.0.79', hostPort: atPublished.port }
+    apply({ op: 'create', resource: 'pods', uid: 'pod-pub', now: NOW, object: pod([published]) })
+    setEndpoints('web', [['127.0.0.78', atPodIP.port, 'pod-pub', 'n2']])
+    assert.equal((await ask(NODE_IP, 41080)).body, 'at-published-port')
+    apply({ op: 'update', resource: 'pods', now: NOW, object: { ...pod([{ ...published, containerPort: atPodIP.port + 1 }]), metadata: store.get('pods', 'default', 'pod-pub')!.metadata } as ObjectInput })
+    assert.equal((await ask(NODE_IP, 41080)).body, 'at-pod-ip', 'it publishes another port only')
+    apply({ op: 'update', resource: 'pods', now: NOW, object: { ...pod([]), metadata: store.get('pods', 'default', 'pod-pub')!.metadata } as ObjectInput })
+    assert.equal((await ask(NODE_IP, 41080)).body, 'at-pod-ip', 'it publishes nothing')
   })
 
   it('keeps a client on its endpoint with ClientIP affinity', async () => {

@@ -2,22 +2,26 @@ import { createServer, connect, type Server, type Socket } from 'node:net'
 import { randomBytes, randomUUID } from 'node:crypto'
 import type { KubeObject, ObjectStore } from '@shoal/core'
 import type { ProxyHealth } from '@shoal/core/members/types.ts'
-import { backendsFor, listenersFor, podIPTarget, Rotation, type Backend, type Listener } from '@shoal/core/proxy/plan.ts'
+import { backendsFor, listenersFor, publishedTarget, Rotation, type Backend, type Listener } from '@shoal/core/proxy/plan.ts'
 import { eventCommand } from '@shoal/core/controllers/common.ts'
 import type { EventWriter } from '../kubelet/events.ts'
 import type { Logger } from '../log.ts'
 import type { ClusterIPs } from './cluster-ips.ts'
 import { coalescing } from '../serial.ts'
+import { clusterCIDROf } from '../network/node-network.ts'
+import { parseCIDR } from '@shoal/core/network/cidr.ts'
+import { rangeContains } from '@shoal/core/network/ipam.ts'
 
 /**
  * The service proxy every agent runs: it listens where core/proxy/plan.ts
  * says (cluster IPs, node ports, load balancer ports) and forwards each TCP
  * connection to a ready endpoint of the Service, on any node, reading the
  * Endpoints from the local replica at each new connection, so a change is
- * in effect as soon as this agent has applied it. An endpoint on this
- * node's pod network (its own pods, and those of agents sharing its Docker
- * engine) is reached at its pod IP, without Docker's port publishing in
- * between.
+ * in effect as soon as this agent has applied it. An endpoint is reached
+ * at its pod IP and port, which every node routes to, unless its pod
+ * publishes that port (the pods of an agent with --publish-address, not on
+ * the pod network): then at the published address and port
+ * (core/proxy/plan.ts `publishedTarget`).
  *
  * A connection that an endpoint refuses, does not accept within
  * CONNECT_TIMEOUT_MS, or closes before answering a byte is tried on the next
@@ -35,13 +39,6 @@ export interface ProxyComponents {
   /** The local replica (a function: a snapshot install replaces it). */
   readonly store: () => ObjectStore
   readonly writeEvent: EventWriter
-  /**
-   * Whether pods bound to `node` are reached at their pod IPs from here;
-   * by default only this node's own. The agent says none when its engine
-   * is elsewhere (--publish-address), and adds the nodes whose agents share
-   * its engine.
-   */
-  readonly reachesPodsOf?: (node: string) => boolean
   readonly clusterIPs: ClusterIPs
   readonly log: Logger
   readonly now?: () => number
@@ -54,6 +51,12 @@ export interface ServiceProxy {
   failures: () => ProxyHealth['failures']
   /** The ready backends a new connection to `ip:port` would try now, in order; for tests and debugging. */
   backends: (key: string) => Backend[]
+}
+
+/** Whether `ip` is on the cluster's pod network (its cluster CIDR), rather than a Docker bridge of an agent with --pod-network=docker. */
+function onPodNetwork (store: ObjectStore, ip: string): boolean {
+  const cidr = parseCIDR(clusterCIDROf(store))
+  return cidr !== undefined && rangeContains(cidr, ip)
 }
 
 const CONNECT_TIMEOUT_MS = 2000
@@ -78,7 +81,6 @@ const serviceParts = (service: string): [string, string] => {
 
 export function createServiceProxy (c: ProxyComponents): ServiceProxy {
   const now = c.now ?? Date.now
-  const reachesPodsOf = c.reachesPodsOf ?? ((node: string) => node === c.node)
   const open = new Map<string, Open>()
   /** Listeners that could not open, by key, with why. */
   const failed = new Map<string, { listener: Listener, message: string }>()
@@ -174,7 +176,8 @@ export function createServiceProxy (c: ProxyComponents): ServiceProxy {
         return
       }
       upstreamConnected = false
-      const target = podIPTarget(backend, c.store().get('pods', backend.namespace, backend.pod), reachesPodsOf) ?? backend
+      const store = c.store()
+      const target = publishedTarget(backend, store.get('pods', backend.namespace, backend.pod), ip => onPodNetwork(store, ip)) ?? backend
       const u = connect({ host: target.ip, port: target.port, allowHalfOpen: true, noDelay: true, timeout: CONNECT_TIMEOUT_MS })
       upstream = u
       let answered = false

@@ -6,12 +6,14 @@ import { isPodReady, isRec, namespaceOf, podNodeName, podPhase, statusUpdate, ty
  * Services' Endpoints and LoadBalancer status, as Kubernetes' endpoints
  * controller and a service load balancer (k3s' servicelb) keep them.
  *
- * An endpoint is where another node reaches the pod: the pod's node
- * address and the host port its kubelet published the target port on
- * (`status.hostPorts`), not the pod IP, which lives on one node's Docker
- * bridge. Host ports differ from pod to pod, so a subset holds the pods that
- * share one set of ports (Kubernetes' repacking does the same). A pod that
- * does not publish the target port cannot be reached and is left out.
+ * An endpoint is `podIP:targetPort`, as in Kubernetes: every pod has its own
+ * IP, reachable from every node and pod (DESIGN.md, "The pod network"). A
+ * numeric targetPort is used as is, whether a container declares it or not;
+ * a named one is looked up in the pod's container ports (name and
+ * protocol), so it can differ from pod to pod, and a subset holds the pods
+ * that share one set of resolved ports (Kubernetes' repacking does the
+ * same). A pod without a pod IP yet, or that does not declare a named
+ * targetPort, is left out (for that port).
  */
 
 /** Marks the Endpoints this controller keeps, so it never deletes ones a user wrote for a selectorless Service. */
@@ -19,7 +21,6 @@ export const MANAGED_BY = 'endpoints.kubernetes.io/managed-by'
 export const MANAGER = 'shoal-endpoints-controller'
 
 interface ServicePort { readonly name?: string, readonly port: number, readonly protocol: string, readonly targetPort: number | string }
-interface HostPort { readonly containerName?: string, readonly name?: string, readonly containerPort: number, readonly protocol: string, readonly hostIP: string, readonly hostPort: number }
 interface EndpointPort { name?: string, port: number, protocol: string }
 interface Address { ip: string, nodeName: string, targetRef: { kind: 'Pod', namespace: string, name: string, uid: string } }
 interface Subset { addresses?: Address[], notReadyAddresses?: Address[], ports: EndpointPort[] }
@@ -48,18 +49,22 @@ function selectorOf (svc: KubeObject): Readonly<Record<string, string>> | undefi
 const selects = (sel: Readonly<Record<string, string>>, pod: KubeObject): boolean =>
   Object.entries(sel).every(([k, v]) => pod.metadata.labels?.[k] === v)
 
-/** Where the pod's container port `target` (a number, or a port name) is published on its node. */
-function publishedFor (pod: KubeObject, target: number | string, protocol: string): HostPort | undefined {
-  const hostPorts = (isRec(pod.status) ? recs(pod.status.hostPorts) : []) as unknown as HostPort[]
-  if (typeof target === 'number') return hostPorts.find(h => h.containerPort === target && h.protocol === protocol)
+/**
+ * The pod's port for a Service's `targetPort` (podutil.FindPort): a number
+ * as is; a name through the pod's container ports of that name and
+ * protocol, undefined when none has it.
+ */
+function podPortFor (pod: KubeObject, target: number | string, protocol: string): number | undefined {
+  if (typeof target === 'number') return target
   const declared = recs(specOf(pod).containers).flatMap(c => recs(c.ports)).find(p => p.name === target && (p.protocol ?? 'TCP') === protocol)
-  if (typeof declared?.containerPort !== 'number') return undefined
-  return hostPorts.find(h => h.containerPort === declared.containerPort && h.protocol === protocol)
+  return typeof declared?.containerPort === 'number' ? declared.containerPort : undefined
 }
+
+const podIPOf = (pod: KubeObject): string => isRec(pod.status) && typeof pod.status.podIP === 'string' ? pod.status.podIP : ''
 
 const byAddress = (a: Address, b: Address): number => a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : a.targetRef.name < b.targetRef.name ? -1 : a.targetRef.name > b.targetRef.name ? 1 : 0
 
-/** The subsets of `svc`'s Endpoints: its pods that run (or will) on a node, grouped by the ports they are reached on. */
+/** The subsets of `svc`'s Endpoints: its pods that have a pod IP, grouped by the ports they are reached on. */
 export function endpointSubsets (svc: KubeObject, pods: readonly KubeObject[]): Subset[] {
   const sel = selectorOf(svc)
   if (sel === undefined) return []
@@ -70,15 +75,14 @@ export function endpointSubsets (svc: KubeObject, pods: readonly KubeObject[]): 
     if (podNodeName(pod) === '' || pod.metadata.deletionTimestamp !== undefined) continue
     const phase = podPhase(pod)
     if (phase === 'Succeeded' || phase === 'Failed') continue
+    const ip = podIPOf(pod)
+    if (ip === '') continue
     const reached: EndpointPort[] = []
-    let ip = ''
     for (const sp of ports) {
-      const h = publishedFor(pod, sp.targetPort, sp.protocol)
-      if (h === undefined) continue
-      ip = h.hostIP
-      reached.push({ ...(sp.name !== undefined ? { name: sp.name } : {}), port: h.hostPort, protocol: sp.protocol })
+      const port = podPortFor(pod, sp.targetPort, sp.protocol)
+      if (port !== undefined) reached.push({ ...(sp.name !== undefined ? { name: sp.name } : {}), port, protocol: sp.protocol })
     }
-    if (reached.length === 0 || ip === '') continue
+    if (reached.length === 0) continue
     const key = JSON.stringify(reached)
     let g = groups.get(key)
     if (g === undefined) groups.set(key, g = { ports: reached, ready: [], notReady: [] })

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import type { KubeObject } from '../store/types.ts'
-import { backendsFor, listenersFor, podIPTarget, Rotation } from './plan.ts'
+import { backendsFor, listenersFor, publishedTarget, Rotation } from './plan.ts'
 
 const svc = (name: string, spec: Record<string, unknown>, created = '2026-01-01T00:00:00Z'): KubeObject =>
   ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'default', uid: name, resourceVersion: '1', creationTimestamp: created }, spec })
@@ -41,28 +41,30 @@ describe('listenersFor', () => {
 })
 
 describe('backends and rotation', () => {
+  // Named port `http`: 8080 on pod a, 9090 on pod b (two subsets).
   const ep = { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'web', uid: 'e', resourceVersion: '1', creationTimestamp: '' }, subsets: [
-    { addresses: [{ ip: '127.0.0.12', nodeName: 'n2', targetRef: { namespace: 'default', name: 'b' } }], notReadyAddresses: [{ ip: '127.0.0.13', targetRef: { name: 'x' } }], ports: [{ name: 'http', port: 32001, protocol: 'TCP' }] },
-    { addresses: [{ ip: '127.0.0.11', nodeName: 'n1', targetRef: { namespace: 'default', name: 'a' } }], ports: [{ name: 'http', port: 32000, protocol: 'TCP' }] }
+    { addresses: [{ ip: '10.244.2.7', nodeName: 'n2', targetRef: { namespace: 'default', name: 'b' } }], notReadyAddresses: [{ ip: '10.244.3.2', targetRef: { name: 'x' } }], ports: [{ name: 'http', port: 9090, protocol: 'TCP' }] },
+    { addresses: [{ ip: '10.244.1.5', nodeName: 'n1', targetRef: { namespace: 'default', name: 'a' } }], ports: [{ name: 'http', port: 8080, protocol: 'TCP' }] }
   ] } as unknown as KubeObject
 
   it('takes the ready addresses of the named port, never the not-ready ones', () => {
-    assert.deepEqual(backendsFor(ep, 'http'), [{ ip: '127.0.0.11', port: 32000, namespace: 'default', pod: 'a', node: 'n1' }, { ip: '127.0.0.12', port: 32001, namespace: 'default', pod: 'b', node: 'n2' }])
+    assert.deepEqual(backendsFor(ep, 'http'), [{ ip: '10.244.1.5', port: 8080, namespace: 'default', pod: 'a', node: 'n1' }, { ip: '10.244.2.7', port: 9090, namespace: 'default', pod: 'b', node: 'n2' }])
     assert.deepEqual(backendsFor(ep, 'other'), [])
     assert.deepEqual(backendsFor(undefined, 'http'), [])
   })
 
-  it('reaches a pod at its pod IP and container port when its node shares the pod network, any other through its node', () => {
-    const [a, b] = backendsFor(ep, 'http')
-    const pod = (node: string, podIP?: string): KubeObject => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'a', namespace: 'default', uid: 'a', resourceVersion: '1', creationTimestamp: '' }, spec: { nodeName: node }, status: { ...(podIP !== undefined ? { podIP } : {}), hostPorts: [{ containerPort: 8080, protocol: 'TCP', hostIP: '127.0.0.11', hostPort: 32000 }] } })
-    const only = (...nodes: string[]) => (n: string): boolean => nodes.includes(n)
-    assert.deepEqual(podIPTarget(a!, pod('n1', '172.17.0.5'), only('n1')), { ip: '172.17.0.5', port: 8080 })
-    assert.deepEqual(podIPTarget(a!, pod('n1', '172.17.0.5'), only('n2', 'n1')), { ip: '172.17.0.5', port: 8080 }, 'a node sharing the engine')
-    assert.equal(podIPTarget(a!, pod('n1', '172.17.0.5'), only('n2')), undefined, 'not on a reachable node')
-    assert.equal(podIPTarget(a!, pod('n3', '172.17.0.5'), only('n1', 'n3')), undefined, 'the pod moved: not the node the endpoint names')
-    assert.equal(podIPTarget(a!, pod('n1'), only('n1')), undefined, 'no pod IP yet')
-    assert.equal(podIPTarget(b!, pod('n1', '172.17.0.5'), only('n1', 'n2')), undefined, 'another host port')
-    assert.equal(podIPTarget(a!, undefined, only('n1')), undefined)
+  it('reaches a backend at its pod IP, or at the port its pod publishes for it (an agent with --publish-address)', () => {
+    const [a] = backendsFor(ep, 'http')
+    const pod = (hostPorts: unknown[]): KubeObject => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'a', namespace: 'default', uid: 'a', resourceVersion: '1', creationTimestamp: '' }, spec: { nodeName: 'n1' }, status: { podIP: '10.244.1.5', hostPorts } })
+    const published = { containerName: 'web', containerPort: 8080, protocol: 'TCP', hostIP: '172.29.214.1', hostPort: 32000 }
+    const docker = (): boolean => false // the pod's IP is on Docker's bridge, not the pod network
+    assert.deepEqual(publishedTarget(a!, pod([published]), docker), { ip: '172.29.214.1', port: 32000 })
+    assert.deepEqual(publishedTarget(a!, pod([{ ...published, containerPort: 9000, hostPort: 32001 }, published]), docker), { ip: '172.29.214.1', port: 32000 }, 'the entry for the backend\'s port')
+    assert.equal(publishedTarget(a!, pod([]), docker), undefined, 'publishes nothing: at its pod IP')
+    assert.equal(publishedTarget(a!, pod([{ ...published, containerPort: 9000 }]), docker), undefined, 'publishes another port')
+    assert.equal(publishedTarget(a!, pod([{ ...published, protocol: 'UDP' }]), docker), undefined, 'publishes it for UDP only')
+    assert.equal(publishedTarget(a!, undefined, docker), undefined, 'the pod is not in the replica')
+    assert.equal(publishedTarget(a!, pod([published]), ip => ip.startsWith('10.244.')), undefined, 'a pod on the pod network with a hostPort: at its pod IP all the same')
   })
 
   it('goes round robin, and keeps a client on its backend with affinity until the timeout', () => {

@@ -104,7 +104,7 @@ export function listenersFor (services: readonly KubeObject[], nodeAddress: stri
   return { listeners: [...listeners.values()], problems }
 }
 
-/** A place a connection may go: the pod's node address and published host port. */
+/** A place a connection may go: an endpoint of the Service, the pod's IP and port. */
 export interface Backend {
   readonly ip: string
   readonly port: number
@@ -130,22 +130,21 @@ export function backendsFor (endpoints: KubeObject | undefined, portName: string
 }
 
 /**
- * For a backend whose pod this node reaches at its pod IP: the pod's own
- * address and container port behind the published host port, so the
- * connection skips Docker's port publishing (one hop fewer, as kube-proxy
- * goes straight to pod IPs). `reachable(node)` says whether pods bound to
- * `node` are on this node's pod network: its own pods (the node's Docker
- * bridge routes to them), and those of agents that share its container
- * engine (several agents on one host). Undefined when the pod is not on a
- * reachable node or its status does not say where it listens.
+ * Where to reach a backend whose pod is not on the pod network: the pod of
+ * an agent that keeps its pods on Docker's bridge (--pod-network=docker,
+ * e.g. one started with --publish-address: it runs in a container and
+ * drives the host's engine), whose pod IP lies outside the cluster CIDR and
+ * is reached only through the ports Docker published for it. That is the
+ * published `hostIP:hostPort` of the backend's port when the pod's
+ * `status.hostPorts` has it; undefined otherwise, and the backend is
+ * reached as it is, at its pod IP: always so for a pod on the pod network
+ * (`onPodNetwork(podIP)`), even one with a hostPort.
  */
-export function podIPTarget (backend: Backend, pod: KubeObject | undefined, reachable: (node: string) => boolean): { ip: string, port: number } | undefined {
-  if (pod === undefined || backend.node === '' || !reachable(backend.node)) return undefined
-  const spec = isRec(pod.spec) ? pod.spec : {}
-  const status = isRec(pod.status) ? pod.status : {}
-  if (spec.nodeName !== backend.node || typeof status.podIP !== 'string' || status.podIP === '') return undefined
-  const published = recs(status.hostPorts).find(h => h.hostPort === backend.port && (h.protocol ?? 'TCP') === 'TCP')
-  return typeof published?.containerPort === 'number' ? { ip: status.podIP, port: published.containerPort } : undefined
+export function publishedTarget (backend: Backend, pod: KubeObject | undefined, onPodNetwork: (ip: string) => boolean): { ip: string, port: number } | undefined {
+  if (onPodNetwork(backend.ip)) return undefined
+  const status = isRec(pod?.status) ? pod.status : {}
+  const published = recs(status.hostPorts).find(h => h.containerPort === backend.port && (h.protocol ?? 'TCP') === 'TCP')
+  return typeof published?.hostIP === 'string' && published.hostIP !== '' && typeof published.hostPort === 'number' ? { ip: published.hostIP, port: published.hostPort } : undefined
 }
 
 const backendKey = (b: Backend): string => `${b.ip}:${b.port}`
