@@ -27,6 +27,9 @@ import type { Logger } from './log.ts'
 import { VERSION } from './version.ts'
 import { createServiceProxy, type ServiceProxy } from './proxy/proxy.ts'
 import { loopbackClusterIPs } from './proxy/cluster-ips.ts'
+import { createNodeNetwork, type NetworkHealth, type NodeNetwork } from './network/node-network.ts'
+import { createPodNetwork, type PodNetwork } from './network/pod-network.ts'
+import type { RuntimeHealth } from '@shoal/core/members/types.ts'
 
 export interface Agent {
   readonly config: AgentConfig
@@ -56,6 +59,15 @@ interface Session {
   readonly podIOFor: (nodeName: string) => PodIO | undefined
   /** Services: listens on this node, forwards to ready endpoints anywhere. */
   readonly proxy: ServiceProxy
+  /** The pod network (--pod-network=shoal): this node's bridge, rules and routes, and its pods' addresses. */
+  readonly nodeNetwork: NodeNetwork | undefined
+  readonly podNetwork: PodNetwork | undefined
+}
+
+/** The runtime's health as the heartbeat carries it: not ready while the pod network is not (Kubernetes' NetworkReady=false). */
+function withNetwork (runtime: RuntimeHealth, network: NetworkHealth | undefined): RuntimeHealth {
+  if (network === undefined || network.ready || !runtime.ready) return runtime
+  return { ...runtime, ready: false, message: `network not ready: ${network.message ?? 'not set up'}` }
 }
 
 /**
@@ -138,7 +150,7 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
         dir: dataDir.raftPath,
         self: config.name,
         bootstrap: mode === 'create',
-        voters: config.voters,
+        voters: config.voters, clusterCIDR: config.clusterCIDR, nodeCIDRMaskSize: config.nodeCIDRMaskSize,
         tickMs: config.raftTickMs,
         voterGraceMs: config.voterGraceMs,
         compactEvery: COMPACT_EVERY,
@@ -174,6 +186,8 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
     const reporter = createStatusReporter({ node: mesh.node, nodeName: config.name, log: log.child({ module: 'pod-status' }), local: msg => { podStatus.deliver(msg) } })
     const kubeletLog = log.child({ module: 'kubelet' })
     const store = raft.store
+    const nodeNetwork = config.podNetwork === 'shoal' ? createNodeNetwork({ node: config.name, store: () => store.local, backend: config.networkBackend, log: log.child({ module: 'network' }) }) : undefined
+    const podNetwork = nodeNetwork !== undefined ? createPodNetwork({ node: nodeNetwork, log: log.child({ module: 'network' }) }) : undefined
     const kubelet = createKubelet({
       node: config.name,
       hostIP: config.advertise,
@@ -182,27 +196,20 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
       capacity: { cpuMilli: availableParallelism() * 1000, memoryBytes: totalmem() },
       store: () => store.local,
       writeEvent: async cmd => await store.write(cmd),
-      runtime: createDockerRuntime({ node: config.name, socketPath: config.dockerSocket, log: kubeletLog }),
+      runtime: createDockerRuntime({ node: config.name, socketPath: config.dockerSocket, log: kubeletLog, ...(podNetwork !== undefined ? { network: podNetwork } : {}) }),
       report: changes => { reporter.report(changes) },
       reportFull: all => { reporter.reportFull(all).catch(() => {}) },
       log: kubeletLog,
       backoff: { initialMs: config.backoffInitialMs, maxMs: config.backoffMaxMs }
     })
-    // Pods are on this agent's network when its engine runs beside it (no --publish-address): its own, and those of agents sharing the engine (several on one host).
-    const reachesPodsOf = (node: string): boolean => {
-      if (config.publishAddress !== undefined) return false
-      if (node === config.name) return true
-      const engine = kubelet.health().engine
-      return engine !== undefined && members.get(node)?.runtime?.engine === engine
-    }
-    const proxy = createServiceProxy({ node: config.name, address: config.advertise, reachesPodsOf, store: () => store.local, writeEvent: async cmd => await store.write(cmd), clusterIPs: loopbackClusterIPs(log.child({ module: 'proxy' })), log: log.child({ module: 'proxy' }) })
+    const proxy = createServiceProxy({ node: config.name, address: config.advertise, store: () => store.local, writeEvent: async cmd => await store.write(cmd), clusterIPs: loopbackClusterIPs(log.child({ module: 'proxy' })), log: log.child({ module: 'proxy' }) })
     const describe = members.describeSelf
     members.describeSelf = () => {
       const failures = proxy.failures()
-      return { ...describe?.(), runtime: kubelet.health(), ...(failures.length > 0 ? { proxy: { failures } } : {}) }
+      return { ...describe?.(), runtime: withNetwork(kubelet.health(), nodeNetwork?.health()), ...(failures.length > 0 ? { proxy: { failures } } : {}) }
     }
     const podIOFor = podIOResolver({ node: mesh.node, self: config.name, local: kubelet.podIO, members: () => members.list() })
-    return { cluster, mesh, members, raft, control, podStatus, kubelet, reporter, podIOFor, proxy }
+    return { cluster, mesh, members, raft, control, podStatus, kubelet, reporter, podIOFor, proxy, nodeNetwork, podNetwork }
   }
 
   const startSession = async (s: Session): Promise<void> => {
@@ -211,6 +218,7 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
     s.control.start()
     s.podStatus.start()
     s.podIOServer = await servePodIO(s.mesh.node, s.kubelet.podIO, log.child({ module: 'pod-io' }))
+    s.nodeNetwork?.start()
     await s.kubelet.start()
     s.proxy.start()
   }
@@ -261,6 +269,9 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
     }
     await s.proxy.stop().catch((err: Error) => log.warn({ err: err.message }, 'proxy stop failed'))
     await s.kubelet.stop({ removeContainers }).catch((err: Error) => log.warn({ err: err.message }, 'kubelet stop failed'))
+    s.podNetwork?.hostPorts.closeAll()
+    await s.nodeNetwork?.stop()
+    if (removeContainers) await s.nodeNetwork?.teardown().catch((err: Error) => log.warn({ err: err.message }, 'pod network teardown failed'))
     await s.reporter.stop().catch(() => {})
     await s.podIOServer?.stop()
     await s.podStatus.stop()

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { formatHostPort, parseHostPort, resolveAgentConfig } from './config.ts'
+import { formatHostPort, hostNetworks, parseHostPort, resolveAgentConfig, type HostInfo, type InterfaceAddress } from './config.ts'
 
 describe('parseHostPort', () => {
   const ok: Array<[string, string, number]> = [
@@ -58,5 +58,66 @@ describe('resolveAgentConfig', () => {
       }
       return true
     })
+  })
+})
+
+describe('--cluster-cidr and --node-cidr-mask-size', () => {
+  const v4 = (address: string, netmask: string, internal = false): InterfaceAddress => ({ address, netmask, family: 'IPv4', internal })
+  /** A host on 192.168.10.0/24 and Docker's 172.17.0.0/16, with loopback, IPv6 and one of the agent's own pod bridges. */
+  const host: HostInfo = {
+    interfaces: () => ({
+      lo: [v4('127.0.0.1', '255.0.0.0', true)],
+      eth0: [v4('192.168.10.5', '255.255.255.0'), { address: 'fe80::1', netmask: 'ffff:ffff:ffff:ffff::', family: 'IPv6', internal: false }],
+      docker0: [{ ...v4('172.17.0.1', '255.255.0.0'), cidr: '172.17.0.1/16' }],
+      shoal0: [v4('10.244.3.1', '255.255.255.0')]
+    })
+  }
+  const base = { name: 'n1', bind: '127.0.0.5', dataDir: '/tmp/x' }
+  const problemsOf = (init: Parameters<typeof resolveAgentConfig>[0], h: HostInfo = host): string[] => {
+    try {
+      resolveAgentConfig(init, h)
+    } catch (err) {
+      return (err as Error & { problems: string[] }).problems
+    }
+    return []
+  }
+
+  it('default to 10.244.0.0/16 and /24', () => {
+    const c = resolveAgentConfig(base, host)
+    assert.equal(c.clusterCIDR, '10.244.0.0/16')
+    assert.equal(c.nodeCIDRMaskSize, 24)
+  })
+
+  it('take other values', () => {
+    const c = resolveAgentConfig({ ...base, clusterCIDR: '10.200.0.0/16', nodeCIDRMaskSize: 26 }, host)
+    assert.equal(c.clusterCIDR, '10.200.0.0/16')
+    assert.equal(c.nodeCIDRMaskSize, 26)
+  })
+
+  it('reads the networks of the host\'s interfaces, leaving out loopback, IPv6 and the agent\'s own bridges', () => {
+    assert.deepEqual(hostNetworks(host), [{ name: 'eth0', network: '192.168.10.0/24' }, { name: 'docker0', network: '172.17.0.0/16' }])
+  })
+
+  const refusals: Array<[string, Partial<{ clusterCIDR: string, nodeCIDRMaskSize: number, join: string }>, string[]]> = [
+    ['no CIDR', { clusterCIDR: '10.244.0.0' }, ['--cluster-cidr must be an IPv4 CIDR such as 10.244.0.0/16, got "10.244.0.0"']],
+    ['an IPv6 CIDR', { clusterCIDR: 'fd00::/48' }, ['--cluster-cidr must be an IPv4 CIDR such as 10.244.0.0/16, got "fd00::/48"']],
+    ['host bits set', { clusterCIDR: '10.244.1.0/16' }, ['--cluster-cidr must have its host bits zero: 10.244.1.0/16 is in the network 10.244.0.0/16']],
+    ['too small a cluster CIDR', { clusterCIDR: '10.244.0.0/28', nodeCIDRMaskSize: 28 }, ['--cluster-cidr must be a /27 or larger, room for at least two node ranges of /28, got 10.244.0.0/28']],
+    ['a mask no longer than the cluster prefix', { nodeCIDRMaskSize: 16 }, ['--node-cidr-mask-size must be 17-28 (longer than the cluster CIDR\'s /16, and at least 16 addresses per node), got 16']],
+    ['a mask too long', { nodeCIDRMaskSize: 30 }, ['--node-cidr-mask-size must be 17-28 (longer than the cluster CIDR\'s /16, and at least 16 addresses per node), got 30']],
+    ['a mask that is no number', { nodeCIDRMaskSize: Number('x') }, ['--node-cidr-mask-size must be 17-28 (longer than the cluster CIDR\'s /16, and at least 16 addresses per node), got NaN']],
+    ['the Service range', { clusterCIDR: '10.96.0.0/16' }, ['--cluster-cidr 10.96.0.0/16 overlaps the Service range 10.96.0.0/16 (the cluster IPs)']],
+    ['a range holding the Service range', { clusterCIDR: '10.0.0.0/8' }, ['--cluster-cidr 10.0.0.0/8 overlaps the Service range 10.96.0.0/16 (the cluster IPs)']],
+    ['a host network', { clusterCIDR: '192.168.0.0/16' }, ['--cluster-cidr 192.168.0.0/16 overlaps the network 192.168.10.0/24 of this host\'s interface eth0: choose a range no interface of this host uses']],
+    ['Docker\'s network', { clusterCIDR: '172.17.128.0/17', nodeCIDRMaskSize: 24 }, ['--cluster-cidr 172.17.128.0/17 overlaps the network 172.17.0.0/16 of this host\'s interface docker0: choose a range no interface of this host uses']]
+  ]
+  for (const [what, init, problems] of refusals) {
+    it(`refuses ${what}, naming the flag`, () => assert.deepEqual(problemsOf({ ...base, ...init }), problems))
+  }
+
+  it('do not mind the agent\'s own pod bridges, loopback, or host networks when joining (the cluster\'s CIDR applies then)', () => {
+    assert.deepEqual(problemsOf({ ...base, clusterCIDR: '127.0.0.0/16' }), [])
+    assert.deepEqual(problemsOf({ ...base, clusterCIDR: '192.168.0.0/16', join: '10.0.0.1' }), [])
+    assert.deepEqual(problemsOf({ ...base, clusterCIDR: '10.96.0.0/16', join: '10.0.0.1' }), ['--cluster-cidr 10.96.0.0/16 overlaps the Service range 10.96.0.0/16 (the cluster IPs)'])
   })
 })

@@ -1,7 +1,11 @@
 import { homedir, hostname, networkInterfaces } from 'node:os'
 import { isIP } from 'node:net'
 import { join } from 'node:path'
+import { NETWORK_BACKENDS, type NetworkBackend } from './network/node-network.ts'
 import { InvalidConfigError, checkNodeName, resolveMembersConfig, type MembersConfig } from '@shoal/core'
+import { POD_CIDR_DEFAULTS, checkPodCIDRSettings } from '@shoal/core/store/pod-cidrs.ts'
+import { formatCIDR, networkOf, overlaps, parseCIDR, parseIPv4 } from '@shoal/core/network/cidr.ts'
+import { SERVICE_CIDR } from '@shoal/core/store/service-addresses.ts'
 
 export const DEFAULT_MESH_PORT = 7946
 export const DEFAULT_API_PORT = 6443
@@ -28,6 +32,10 @@ export interface AgentConfig {
   readonly members: MembersConfig
   /** Voters the cluster keeps (odd, 1–7); only the agent that creates the cluster uses it. */
   readonly voters: number
+  /** The pods' addresses, an IPv4 CIDR (Kubernetes' --cluster-cidr); only the agent that creates the cluster uses it. */
+  readonly clusterCIDR: string
+  /** Prefix length of each node's pod range within clusterCIDR (/24: 256 addresses); only the agent that creates the cluster uses it. */
+  readonly nodeCIDRMaskSize: number
   /** One Raft tick, ms: elections start after 10–20 ticks of silence, the leader heartbeats every 2 ticks. */
   readonly raftTickMs: number
   /** A voter down this long is replaced by a learner, ms. */
@@ -44,11 +52,24 @@ export interface AgentConfig {
    * there. Undefined: the engine runs beside the agent.
    */
   readonly publishAddress?: string
+  /**
+   * Where pods live (--pod-network): `shoal`, the pod network (each pod an
+   * address from the node's range on the agent's bridge, routed between
+   * nodes), or `docker`, Docker's default bridge with declared ports
+   * published on the node, for an agent that cannot manage the host's
+   * network (not root, or its engine elsewhere: --publish-address).
+   */
+  readonly podNetwork: PodNetworkMode
+  /** How other nodes' pods are reached on the pod network (--network-backend): host-gw routes, a VXLAN overlay, or auto (host-gw on a shared link, VXLAN beyond). */
+  readonly networkBackend: NetworkBackend
   /** A node not Ready this long has its pods deleted, to be replaced elsewhere, ms. */
   readonly podEvictionTimeoutMs: number
   /** The leader's loops this agent runs when it leads (`--controllers`, as kube-controller-manager takes it). */
   readonly controllers: readonly ControllerName[]
 }
+
+export const POD_NETWORK_MODES = ['shoal', 'docker'] as const
+export type PodNetworkMode = typeof POD_NETWORK_MODES[number]
 
 /** The leader's loops, by the names `--controllers` takes. */
 export const CONTROLLERS = ['nodes', 'nodelifecycle', 'garbagecollector', 'deployment', 'replicaset', 'scheduler', 'endpoint', 'service'] as const
@@ -78,7 +99,7 @@ export function parseControllers (spec: string, problems: string[]): ControllerN
   return CONTROLLERS.filter(c => on.has(c))
 }
 
-export type AgentInit = Partial<Omit<AgentConfig, 'members' | 'controllers'>> & { members?: Partial<MembersConfig>, controllers?: string | readonly ControllerName[] }
+export type AgentInit = Partial<Omit<AgentConfig, 'members' | 'controllers' | 'podNetwork'>> & { podNetwork?: PodNetworkMode | 'auto', members?: Partial<MembersConfig>, controllers?: string | readonly ControllerName[] }
 
 /** `/var/lib/shoal` for root, else `~/.shoal`. */
 export function defaultDataDir (): string {
@@ -99,12 +120,76 @@ export function defaultAdvertise (bind: string): string {
   return '127.0.0.1'
 }
 
+/** What the agent asks of the machine it runs on, injectable for tests. */
+export interface HostInfo {
+  /** This host's network interfaces by name, as `os.networkInterfaces()` reports them. */
+  readonly interfaces: () => Readonly<Record<string, readonly InterfaceAddress[] | undefined>>
+}
+
+/** What hostNetworks reads of an `os.NetworkInterfaceInfo`. */
+export interface InterfaceAddress {
+  readonly address: string
+  readonly netmask: string
+  readonly family: string
+  readonly internal: boolean
+  readonly cidr?: string | null
+}
+
+const REAL_HOST: HostInfo = { interfaces: networkInterfaces }
+
+/**
+ * The networks of this host's interfaces (address + netmask), leaving out
+ * loopback and other internal ones, and the agent's own pod bridges
+ * (`shoal*`), which live inside the cluster CIDR by design.
+ */
+export function hostNetworks (host: HostInfo): Array<{ name: string, network: string }> {
+  const out: Array<{ name: string, network: string }> = []
+  for (const [name, addrs] of Object.entries(host.interfaces())) {
+    if (name.startsWith('shoal')) continue
+    for (const a of addrs ?? []) {
+      if (a.family !== 'IPv4' || a.internal) continue
+      const cidr = a.cidr !== null && a.cidr !== undefined ? parseCIDR(a.cidr) : prefixOf(a.netmask) !== undefined ? parseCIDR(`${a.address}/${prefixOf(a.netmask)!}`) : undefined
+      if (cidr !== undefined) out.push({ name, network: formatCIDR(networkOf(cidr)) })
+    }
+  }
+  return out
+}
+
+/** `255.255.255.0` → 24; undefined for what is not a contiguous IPv4 netmask. */
+function prefixOf (netmask: string): number | undefined {
+  const n = parseIPv4(netmask)
+  if (n === undefined) return undefined
+  const bits = n.toString(2).padStart(32, '0')
+  return /^1*0*$/.test(bits) ? bits.indexOf('0') < 0 ? 32 : bits.indexOf('0') : undefined
+}
+
+/**
+ * --cluster-cidr and --node-cidr-mask-size: an IPv4 network with room for
+ * at least two node ranges of at least 16 addresses, clear of the Services'
+ * cluster IPs and, when this agent may create the cluster (no --join), of
+ * every network this host is on (a pod address there would shadow a real
+ * host). A joining agent takes the cluster's own CIDR and ignores both.
+ */
+function checkPodNetwork (clusterCIDR: string, nodeCIDRMaskSize: number, joining: boolean, host: HostInfo, problems: string[]): void {
+  const flag = { clusterCIDR: '--cluster-cidr', nodeCIDRMaskSize: '--node-cidr-mask-size' } as const
+  const found = checkPodCIDRSettings(clusterCIDR, nodeCIDRMaskSize)
+  for (const p of found) problems.push(`${flag[p.field]} ${p.message}`)
+  const cidr = parseCIDR(clusterCIDR)
+  if (cidr === undefined || found.some(p => p.field === 'clusterCIDR')) return
+  const services = { address: parseIPv4(SERVICE_CIDR.base)!, prefix: SERVICE_CIDR.prefix }
+  if (overlaps(cidr, services)) problems.push(`--cluster-cidr ${clusterCIDR} overlaps the Service range ${formatCIDR(services)} (the cluster IPs)`)
+  if (joining) return
+  for (const { name, network } of hostNetworks(host)) {
+    if (overlaps(cidr, parseCIDR(network)!)) problems.push(`--cluster-cidr ${clusterCIDR} overlaps the network ${network} of this host's interface ${name}: choose a range no interface of this host uses`)
+  }
+}
+
 function checkPort (what: string, port: number, problems: string[]): void {
   if (!Number.isInteger(port) || port < 1 || port > 65535) problems.push(`${what} must be a TCP port 1-65535, got ${String(port)}`)
 }
 
 /** Resolve defaults and check everything once; every problem is reported together. */
-export function resolveAgentConfig (init: AgentInit = {}): AgentConfig {
+export function resolveAgentConfig (init: AgentInit = {}, host: HostInfo = REAL_HOST): AgentConfig {
   const problems: string[] = []
   const bind = init.bind ?? '0.0.0.0'
   if (isIP(bind) === 0) problems.push(`--bind must be an IP address, got ${JSON.stringify(bind)}`)
@@ -136,6 +221,9 @@ export function resolveAgentConfig (init: AgentInit = {}): AgentConfig {
   }
   const voters = init.voters ?? 3
   if (!Number.isInteger(voters) || voters < 1 || voters > 7 || voters % 2 === 0) problems.push(`--voters must be 1, 3, 5 or 7, got ${String(voters)}`)
+  const clusterCIDR = init.clusterCIDR ?? POD_CIDR_DEFAULTS.clusterCIDR
+  const nodeCIDRMaskSize = init.nodeCIDRMaskSize ?? POD_CIDR_DEFAULTS.nodeCIDRMaskSize
+  checkPodNetwork(clusterCIDR, nodeCIDRMaskSize, init.join !== undefined, host, problems)
   const raftTickMs = init.raftTickMs ?? 50
   if (!Number.isInteger(raftTickMs) || raftTickMs < 5 || raftTickMs > 1000) problems.push(`--raft-tick-ms must be 5-1000, got ${String(raftTickMs)}`)
   const voterGraceMs = init.voterGraceMs ?? 2000
@@ -152,10 +240,18 @@ export function resolveAgentConfig (init: AgentInit = {}): AgentConfig {
   // The advertised address given again is no separate address: the engine runs beside the agent.
   const publishAddress = init.publishAddress === '' || init.publishAddress === advertise ? undefined : init.publishAddress
   if (publishAddress !== undefined && (isIP(publishAddress) === 0 || publishAddress === '0.0.0.0' || publishAddress === '::')) problems.push(`--publish-address must be an IP address others can reach, got ${JSON.stringify(publishAddress)}`)
+  const podNetworkGiven = init.podNetwork ?? 'auto'
+  let podNetwork: PodNetworkMode = 'docker'
+  if (podNetworkGiven === 'auto') podNetwork = publishAddress === undefined && process.getuid?.() === 0 ? 'shoal' : 'docker'
+  else if ((POD_NETWORK_MODES as readonly string[]).includes(podNetworkGiven)) podNetwork = podNetworkGiven
+  else problems.push(`--pod-network must be auto, shoal or docker, got ${JSON.stringify(podNetworkGiven)}`)
+  if (podNetworkGiven === 'shoal' && publishAddress !== undefined) problems.push('--pod-network=shoal needs the Docker engine beside the agent: drop --publish-address, or use --pod-network=docker')
+  const networkBackend = init.networkBackend ?? 'auto'
+  if (!(NETWORK_BACKENDS as readonly string[]).includes(networkBackend)) problems.push(`--network-backend must be ${NETWORK_BACKENDS.join(', ')}, got ${JSON.stringify(networkBackend)}`)
   const dockerSocket = init.dockerSocket ?? '/var/run/docker.sock'
   if (dockerSocket === '') problems.push('--docker-socket must be a path')
   if (problems.length > 0 || members === undefined) throw new InvalidConfigError(problems)
-  return Object.freeze({ dataDir: init.dataDir ?? defaultDataDir(), name, bind, advertise, port, apiPort, join: init.join, token: init.token, joinRetryMs, members, voters, raftTickMs, voterGraceMs, backoffInitialMs, backoffMaxMs, dockerSocket, ...(publishAddress !== undefined ? { publishAddress } : {}), podEvictionTimeoutMs, controllers })
+  return Object.freeze({ dataDir: init.dataDir ?? defaultDataDir(), name, bind, advertise, port, apiPort, join: init.join, token: init.token, joinRetryMs, members, voters, clusterCIDR, nodeCIDRMaskSize, raftTickMs, voterGraceMs, backoffInitialMs, backoffMaxMs, dockerSocket, ...(publishAddress !== undefined ? { publishAddress } : {}), podNetwork, networkBackend, podEvictionTimeoutMs, controllers })
 }
 
 /** Parse `HOST`, `HOST:PORT`, `[V6]` or `[V6]:PORT`. */

@@ -22,7 +22,9 @@ export const LABEL = Object.freeze({
   /** Sandbox: the ports asked for (JSON), so a restarted agent knows which container and name each belongs to. */
   ports: 'io.shoal.ports',
   /** Sandbox: where the ports are published. */
-  hostIP: 'io.shoal.host-ip'
+  hostIP: 'io.shoal.host-ip',
+  /** Sandbox on Shoal's pod network: the pod's address from the node's range (the only record of it). */
+  podIP: 'io.shoal.pod-ip'
 })
 
 type PortRequest = SandboxConfig['ports'][number]
@@ -49,10 +51,17 @@ function portKey (p: { containerPort: number, protocol: 'TCP' | 'UDP' }): string
   return `${p.containerPort}/${p.protocol.toLowerCase()}`
 }
 
-export function sandboxCreateOptions (node: string, image: string, c: SandboxConfig): Docker.ContainerCreateOptions {
+/**
+ * The sandbox's create options. With `podIP` the sandbox is on Shoal's pod
+ * network: Docker gives it no network (`none`) and publishes nothing; the
+ * agent wires it in and forwards its host ports itself (agent/network).
+ * Without, it is on Docker's default bridge and Docker publishes every
+ * declared port (an agent driving an engine elsewhere, --pod-network=docker).
+ */
+export function sandboxCreateOptions (node: string, image: string, c: SandboxConfig, podIP?: string): Docker.ContainerCreateOptions {
   const exposed: Record<string, object> = {}
   const bindings: Record<string, Array<{ HostIp: string, HostPort: string }>> = {}
-  for (const p of c.ports) {
+  for (const p of podIP !== undefined ? [] : c.ports) {
     const key = portKey(p)
     exposed[key] = {}
     // Two containers of a pod cannot both listen on one port (they share the namespace): publish each once.
@@ -69,13 +78,14 @@ export function sandboxCreateOptions (node: string, image: string, c: SandboxCon
       [LABEL.attempt]: '0',
       [LABEL.image]: image,
       [LABEL.ports]: JSON.stringify(c.ports),
-      [LABEL.hostIP]: c.hostIP
+      [LABEL.hostIP]: c.hostIP,
+      ...(podIP !== undefined ? { [LABEL.podIP]: podIP } : {})
     },
     // The pause program has no signal handlers and, as PID 1, ignores SIGTERM: stopping it means killing it.
     StopSignal: 'SIGKILL',
     ExposedPorts: exposed,
     HostConfig: {
-      NetworkMode: 'bridge',
+      NetworkMode: podIP !== undefined ? 'none' : 'bridge',
       PortBindings: bindings,
       IpcMode: 'shareable',
       RestartPolicy: { Name: 'no' }
@@ -180,24 +190,41 @@ export function toObserved (info: Docker.ContainerInspectInfo): ObservedContaine
   }
   if (s.Error !== '' && s.Error !== undefined) observed.error = s.Error
   if (role === 'sandbox') {
-    const net = info.NetworkSettings as typeof info.NetworkSettings & { IPAddress?: string }
-    const ip = net.IPAddress !== undefined && net.IPAddress !== '' ? net.IPAddress : net.Networks?.bridge?.IPAddress
-    if (ip !== undefined && ip !== '') observed.podIP = ip
-    observed.ports = publishedPorts(labels, net.Ports as PortMap | undefined)
+    const podIP = labels[LABEL.podIP]
+    if (podIP !== undefined) {
+      observed.podIP = podIP
+      observed.ports = forwardedPorts(labels)
+    } else {
+      const net = info.NetworkSettings as typeof info.NetworkSettings & { IPAddress?: string }
+      const ip = net.IPAddress !== undefined && net.IPAddress !== '' ? net.IPAddress : net.Networks?.bridge?.IPAddress
+      if (ip !== undefined && ip !== '') observed.podIP = ip
+      observed.ports = publishedPorts(labels, net.Ports as PortMap | undefined)
+    }
   }
   return observed
 }
 
 type PortMap = Record<string, Array<{ HostIp: string, HostPort: string }> | null>
 
-/** The ports asked for (label) joined with where Docker published them; a port not (or no longer) published is left out. */
-function publishedPorts (labels: Record<string, string>, bound: PortMap | undefined): PublishedPort[] {
-  let wanted: PortRequest[]
+function portsAskedFor (labels: Record<string, string>): PortRequest[] {
   try {
-    wanted = JSON.parse(labels[LABEL.ports] ?? '[]') as PortRequest[]
+    return JSON.parse(labels[LABEL.ports] ?? '[]') as PortRequest[]
   } catch {
     return []
   }
+}
+
+/** A sandbox on the pod network: the ports with a `hostPort`, which the agent forwards from the node's address. */
+function forwardedPorts (labels: Record<string, string>): PublishedPort[] {
+  const hostIP = labels[LABEL.hostIP] ?? ''
+  return portsAskedFor(labels).flatMap(p => p.hostPort === undefined
+    ? []
+    : [{ containerName: p.containerName, ...(p.name !== undefined ? { name: p.name } : {}), containerPort: p.containerPort, protocol: p.protocol, hostIP, hostPort: p.hostPort }])
+}
+
+/** The ports asked for (label) joined with where Docker published them; a port not (or no longer) published is left out. */
+function publishedPorts (labels: Record<string, string>, bound: PortMap | undefined): PublishedPort[] {
+  const wanted = portsAskedFor(labels)
   const hostIP = labels[LABEL.hostIP] ?? ''
   const out: PublishedPort[] = []
   for (const p of wanted) {

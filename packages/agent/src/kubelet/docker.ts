@@ -8,6 +8,7 @@ import { createEventWatch } from './docker-events.ts'
 import { createDemuxer, followProgress } from './docker-stream.ts'
 import { parseImageRef, withDefaultTag } from './image-ref.ts'
 import { ensurePauseImage, PAUSE_IMAGE } from './pause-image.ts'
+import type { PodNetwork } from '../network/pod-network.ts'
 
 export interface DockerRuntimeInit {
   /** This agent's node name: the `io.shoal.node` label on everything it creates, and what list() filters by. */
@@ -21,6 +22,8 @@ export interface DockerRuntimeInit {
   readonly pullIdleMs?: number
   /** The sandbox image, built locally when missing. */
   readonly pauseImage?: string
+  /** Shoal's pod network: sandboxes get no Docker network and are wired in by it. Absent: Docker's default bridge, ports published. */
+  readonly network?: PodNetwork
 }
 
 const DEFAULTS = Object.freeze({
@@ -90,8 +93,12 @@ export function createDockerRuntime (init: DockerRuntimeInit): ContainerRuntime 
       return rethrow(err)
     }
     if (info.Config.Labels?.[LABEL.node] !== node) return undefined
-    return toObserved(info)
+    const observed = toObserved(info)
+    if (observed?.role === 'sandbox' && observed.podIP !== undefined && info.Config.Labels[LABEL.podIP] === observed.podIP) sandboxIPs.set(observed.id, observed.podIP)
+    return observed
   }
+  /** The pod-network address of each sandbox seen, so removing one frees its address. */
+  const sandboxIPs = new Map<string, string>()
 
   const list = async (podUid?: string): Promise<ObservedContainer[]> => {
     let summaries: Docker.ContainerInfo[]
@@ -106,7 +113,21 @@ export function createDockerRuntime (init: DockerRuntimeInit): ContainerRuntime 
       const batch = await Promise.all(ids.slice(i, i + cfg.inspectConcurrency).map(inspect))
       for (const c of batch) if (c !== undefined) out.push(c)
     }
+    if (podUid === undefined && cfg.network !== undefined) await adoptNetwork(cfg.network, out)
     return out
+  }
+
+  /** After a full list: the addresses of the sandboxes that exist are held, and running ones forward their host ports again (after a restart). */
+  const adoptNetwork = async (network: PodNetwork, all: readonly ObservedContainer[]): Promise<void> => {
+    const sandboxes = all.filter(c => c.role === 'sandbox' && c.podIP !== undefined && sandboxIPs.has(c.id))
+    for (const id of [...sandboxIPs.keys()]) if (!sandboxes.some(c => c.id === id)) sandboxIPs.delete(id)
+    network.adopt(sandboxes.map(c => c.podIP!))
+    for (const c of sandboxes) {
+      if (c.state !== 'running') network.hostPorts.close(c.podIP!)
+      else if ((c.ports ?? []).length > 0) {
+        await network.hostPorts.open(c.podIP!, c.ports!).catch((err: Error) => log.warn({ pod: `${c.namespace}/${c.podName}`, err: err.message }, 'cannot forward the pod\'s host ports again'))
+      }
+    }
   }
 
   const pull = async (image: string, signal?: AbortSignal): Promise<ImageProblem | undefined> => {
@@ -168,8 +189,13 @@ export function createDockerRuntime (init: DockerRuntimeInit): ContainerRuntime 
       await docker.getContainer(id).remove({ force: true, v: true })
     } catch (err) {
       // 404: gone already; 409: someone else is removing it.
-      if (statusOf(err) === 404 || statusOf(err) === 409) return
-      rethrow(err)
+      if (statusOf(err) !== 404 && statusOf(err) !== 409) rethrow(err)
+      if (statusOf(err) === 409) return
+    }
+    const ip = sandboxIPs.get(id)
+    if (ip !== undefined) {
+      sandboxIPs.delete(id)
+      cfg.network?.release(ip)
     }
   }
 
@@ -183,24 +209,40 @@ export function createDockerRuntime (init: DockerRuntimeInit): ContainerRuntime 
 
   const runSandbox = async (config: SandboxConfig): Promise<ObservedContainer> => {
     await ensurePause()
-    const options = sandboxCreateOptions(node, cfg.pauseImage, config)
+    const network = cfg.network
+    let podIP: string | undefined
+    try {
+      podIP = network?.allocate()
+    } catch (err) {
+      throw new ContainerError('CreateContainerError', (err as Error).message, { cause: err })
+    }
+    const options = sandboxCreateOptions(node, cfg.pauseImage, config, podIP)
     let id: string
     try {
       id = await create(options)
     } catch (err) {
+      if (podIP !== undefined) network?.release(podIP)
       // A sandbox of this pod already has the name: ours and running → it is the answer; ours and dead → replace it.
       if (!(err instanceof ContainerError) || statusOf(err.cause) !== 409 || options.name === undefined) throw err
       const existing = await inspect(options.name)
       if (existing === undefined || existing.podUid !== config.podUid) throw err
       if (existing.state === 'running') return existing
       await remove(existing.id)
-      id = await create(options)
+      return await runSandbox(config)
     }
+    if (podIP !== undefined) sandboxIPs.set(id, podIP)
     try {
       await start(id)
+      if (network !== undefined && podIP !== undefined) {
+        const pid = (await docker.getContainer(id).inspect()).State.Pid
+        await network.attach(pid, podIP)
+        const forwarded = (await inspect(id))?.ports ?? []
+        if (forwarded.length > 0) await network.hostPorts.open(podIP, forwarded)
+      }
     } catch (err) {
       await remove(id).catch(() => {})
-      throw err
+      if (err instanceof ContainerError || err instanceof RuntimeDownError) throw err
+      throw new ContainerError('RunContainerError', (err as Error).message, { cause: err })
     }
     const observed = await inspect(id)
     if (observed === undefined) throw new ContainerError('RunContainerError', `sandbox ${options.name ?? id} vanished after start`)

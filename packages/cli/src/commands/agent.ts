@@ -14,12 +14,16 @@ export interface AgentFlags {
   suspectAfterMs?: number
   suspicionTimeoutMs?: number
   voters?: number
+  clusterCidr?: string
+  nodeCidrMaskSize?: number
   raftTickMs?: number
   voterGraceMs?: number
   backoffInitialMs?: number
   backoffMaxMs?: number
   dockerSocket?: string
   publishAddress?: string
+  podNetwork?: string
+  networkBackend?: string
   podEvictionTimeoutMs?: number
   controllers?: string
   logLevel?: string
@@ -48,12 +52,16 @@ export function agentInitFrom (flags: AgentFlags, env: NodeJS.ProcessEnv): Agent
     token: str(flags.token, 'SHOAL_TOKEN'),
     joinRetryMs: num(flags.joinRetryMs, 'SHOAL_JOIN_RETRY_MS'),
     voters: num(flags.voters, 'SHOAL_VOTERS'),
+    clusterCIDR: str(flags.clusterCidr, 'SHOAL_CLUSTER_CIDR'),
+    nodeCIDRMaskSize: num(flags.nodeCidrMaskSize, 'SHOAL_NODE_CIDR_MASK_SIZE'),
     raftTickMs: num(flags.raftTickMs, 'SHOAL_RAFT_TICK_MS'),
     voterGraceMs: num(flags.voterGraceMs, 'SHOAL_VOTER_GRACE_MS'),
     backoffInitialMs: num(flags.backoffInitialMs, 'SHOAL_BACKOFF_INITIAL_MS'),
     backoffMaxMs: num(flags.backoffMaxMs, 'SHOAL_BACKOFF_MAX_MS'),
     dockerSocket: str(flags.dockerSocket, 'SHOAL_DOCKER_SOCKET'),
     publishAddress: str(flags.publishAddress, 'SHOAL_PUBLISH_ADDRESS'),
+    podNetwork: str(flags.podNetwork, 'SHOAL_POD_NETWORK') as AgentInit['podNetwork'],
+    networkBackend: str(flags.networkBackend, 'SHOAL_NETWORK_BACKEND') as AgentInit['networkBackend'],
     podEvictionTimeoutMs: num(flags.podEvictionTimeoutMs, 'SHOAL_POD_EVICTION_TIMEOUT_MS'),
     controllers: str(flags.controllers, 'SHOAL_CONTROLLERS'),
     members: dropUndefined(members)
