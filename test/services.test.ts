@@ -52,7 +52,9 @@ const isReady = (p: Json): boolean => p.status?.phase === 'Running' && (p.status
  * Docker: a deployment of three busybox httpd pods, each answering with its
  * own pod name, exposed as a LoadBalancer, a NodePort and a ClusterIP
  * Service; requests through every node reach every pod; scaling, a
- * container removed, a port taken and a node killed.
+ * container removed, a port taken and a node killed. First, the course
+ * scenario: a deployment whose container declares no port, exposed as a
+ * LoadBalancer, answers at its pods' IPs.
  */
 describe('services: a stable address on every node, balanced over ready pods', () => {
   const scratch = scratchDir('services')
@@ -98,6 +100,41 @@ describe('services: a stable address on every node, balanced over ready pods', (
     scratch.remove()
   })
 
+  it('the course scenario: create deployment without --port, expose --type=LoadBalancer --port=8080: every node and the cluster IP answer, through the pod IPs', async () => {
+    assert.match((await sh(['create', 'deployment', 'first-app', '--image=shoal-test/web:1', '--replicas=3'])).stdout, /deployment\.apps\/first-app created/)
+    const three = await waitFor('three Ready first-app pods', async () => {
+      const items = (await a1.getJson('/api/v1/namespaces/default/pods?labelSelector=app%3Dfirst-app')).items as Json[]
+      return items.length === 3 && items.every(isReady) ? items : false
+    }, { timeoutMs: 60_000 })
+    for (const p of three) {
+      assert.equal(p.spec.containers[0].ports, undefined, 'the container declares no port')
+      assert.deepEqual(p.status.hostPorts ?? [], [], 'nothing published on the node: reached at its pod IP only')
+    }
+    assert.match((await sh(['expose', 'deployment', 'first-app', '--type=LoadBalancer', '--port=8080'])).stdout, /service\/first-app exposed/)
+    const svc = await service('first-app')
+    assert.deepEqual(svc.spec.ports.map((p: Json) => [p.port, p.targetPort]), [[8080, 8080]])
+    const ep = await waitFor('three ready endpoints', async () => {
+      const e = await a2.getJson('/api/v1/namespaces/default/endpoints/first-app').catch(() => undefined)
+      return (e?.subsets ?? []).flatMap((s: Json) => s.addresses ?? []).length === 3 ? e : false
+    }, { timeoutMs: 10_000, intervalMs: 100 })
+    assert.deepEqual(ep.subsets.map((s: Json) => s.ports), [[{ port: 8080, protocol: 'TCP' }]], 'podIP:targetPort, declared or not')
+    assert.deepEqual(ep.subsets[0].addresses.map((a: Json) => a.ip).sort(), three.map(p => p.status.podIP).sort())
+    for (const a of agents) {
+      await waitFor(`first-app through ${a.ip}:8080`, async () => {
+        for (let i = 0; i < 3; i++) if ((await get(a.ip, 8080)).ok !== true) return false
+        return true
+      }, { timeoutMs: 15_000, intervalMs: 100 })
+    }
+    const body = await waitFor('first-app through its cluster IP', async () => {
+      const r = await get(svc.spec.clusterIP, 8080)
+      return r.ok ? r.body : false
+    }, { timeoutMs: 10_000, intervalMs: 100 })
+    assert.equal(body, 'shoal test page')
+    // Port 8080 on every node goes to web next.
+    await sh(['delete', 'service', 'first-app'])
+    await sh(['delete', 'deployment', 'first-app'])
+  })
+
   it('expose --type=LoadBalancer: port 8080 on each node reaches all three pods, and get services shows the nodes as EXTERNAL-IP', async () => {
     assert.match((await sh(['expose', 'deployment', 'web', '--type=LoadBalancer', '--port=8080'])).stdout, /service\/web exposed/)
     const names = new Set((await pods()).map(p => p.metadata.name))
@@ -115,9 +152,11 @@ describe('services: a stable address on every node, balanced over ready pods', (
     assert.match(out, /\nweb\s+LoadBalancer\s+10\.96\.\d+\.\d+\s+127\.0\.0\.41,127\.0\.0\.42,127\.0\.0\.43\s+8080:3\d{4}\/TCP\s+/)
     const ep = await a3.getJson('/api/v1/namespaces/default/endpoints/web')
     assert.equal(ep.subsets.flatMap((s: Json) => s.addresses ?? []).length, 3, 'three ready endpoints')
+    assert.deepEqual(ep.subsets.flatMap((s: Json) => s.addresses.map((a: Json) => a.ip)).sort(), (await pods()).map(p => p.status.podIP).sort(), 'at the pods\' IPs')
+    assert.deepEqual(ep.subsets.map((s: Json) => s.ports), [[{ port: 8080, protocol: 'TCP' }]], 'and their container port')
   })
 
-  it('each agent\'s heartbeat names this engine, which tells their proxies they reach each other\'s pods at their pod IPs', async () => {
+  it('each agent\'s heartbeat names this engine', async () => {
     const { stdout } = await run('docker', ['info', '--format', '{{.ID}}'])
     const engines = await waitFor('every member reporting its engine', async () => {
       const items = (await a2.getJson('/api/shoal/v1/members')).items as Json[]

@@ -8,6 +8,7 @@ import type { Member } from '@shoal/core'
 import { readKubeconfig } from '@shoal/cli/client.ts'
 import { send, type Answer, type Endpoint, type RequestOptions } from '@shoal/cli/http.ts'
 import { waitFor } from './wait.ts'
+import { removeNetwork } from '@shoal/agent/network/node-network.ts'
 
 /** Every agent process the tests spawned and that still runs: none outlives the test process. */
 const live = new Set<ChildProcess>()
@@ -97,7 +98,9 @@ export class AgentProcess {
   async start (extra: readonly string[] = [], env: NodeJS.ProcessEnv = {}): Promise<void> {
     const log = createWriteStream(this.logPath, { flags: 'a' })
     this.#stderr = ''
-    const proc = spawn(process.execPath, [SHOAL_BIN, 'agent', '--name', this.name, '--bind', this.ip, '--data-dir', this.dataDir, ...extra], {
+    const own = extra.includes('--join') || extra.includes('--cluster-cidr') || env.SHOAL_CLUSTER_CIDR !== undefined || existsSync(join(this.dataDir, 'cluster.json'))
+    const cidr = own ? [] : ['--cluster-cidr', testClusterCIDR()]
+    const proc = spawn(process.execPath, [SHOAL_BIN, 'agent', '--name', this.name, '--bind', this.ip, '--data-dir', this.dataDir, ...cidr, ...extra], {
       env: { ...process.env, SHOAL_LOG_LEVEL: 'debug', ...env },
       stdio: ['ignore', 'pipe', 'pipe']
     })
@@ -155,13 +158,28 @@ export class AgentProcess {
   }
 }
 
-/** Remove every container the kubelet of node `name` made (by its label); nothing when Docker is not there. */
+/**
+ * Remove every container the kubelet of node `name` made (by its label),
+ * then its pod network (bridge, iptables chains): what an agent killed with
+ * SIGKILL leaves behind. Nothing when Docker is not there.
+ */
 export async function removeNodeContainers (name: string): Promise<void> {
   const docker = async (args: string[]): Promise<string> => await new Promise(resolve => {
     execFile('docker', args, (err, stdout) => { resolve(err === null ? stdout : '') })
   })
   const ids = (await docker(['ps', '-aq', '--filter', `label=io.shoal.node=${name}`])).split('\n').filter(id => id !== '')
   if (ids.length > 0) await docker(['rm', '-f', ...ids])
+  await removeNetwork(name)
+}
+
+let clusters = 0
+/**
+ * A cluster CIDR of its own for each cluster a test makes: clusters of
+ * several test files (or of one file) on this one host must not claim the
+ * same pod ranges, whose bridges would then collide.
+ */
+export function testClusterCIDR (): string {
+  return `10.${128 + (process.pid + clusters++) % 120}.0.0/16`
 }
 
 /** True when every agent in `observers` sees exactly the members `expected` with `state`. */
