@@ -188,7 +188,24 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
     const store = raft.store
     const nodeNetwork = config.podNetwork === 'shoal' ? createNodeNetwork({ node: config.name, store: () => store.local, backend: config.networkBackend, log: log.child({ module: 'network' }) }) : undefined
     const podNetwork = nodeNetwork !== undefined ? createPodNetwork({ node: nodeNetwork, log: log.child({ module: 'network' }) }) : undefined
+    // The first barrier after this session started: from then on the replica is as new as the cluster's state.
+    let caughtUp: Promise<void> | undefined
+    const untilCurrent = async (signal: AbortSignal): Promise<void> => {
+      const aborted = new Promise<void>(resolve => signal.addEventListener('abort', () => resolve(), { once: true }))
+      while (!signal.aborted) {
+        try {
+          const barrier = store.barrier({ timeoutMs: 5000 })
+          barrier.catch(() => {}) // still pending when the kubelet stops: nobody awaits it then
+          await Promise.race([barrier, aborted])
+          return
+        } catch (err) {
+          kubeletLog.debug({ err: (err as Error).message }, 'waiting for the replica to catch up before starting pods')
+          await new Promise(resolve => setTimeout(resolve, 200))
+        }
+      }
+    }
     const kubelet = createKubelet({
+      current: async signal => { await (caughtUp ??= untilCurrent(signal)) },
       node: config.name,
       hostIP: config.advertise,
       ...(config.publishAddress !== undefined ? { publishIP: config.publishAddress } : {}),

@@ -54,6 +54,14 @@ export interface KubeletComponents {
   readonly reportFull?: (all: PodStatusReport[]) => void
   readonly log: Logger
   readonly backoff?: BackoffConfig
+  /**
+   * Resolves once the local replica has caught up with the cluster. A pod
+   * gets a new sandbox only then: an agent that restarts reads a replica
+   * from before it stopped, and must not start pods deleted meanwhile.
+   * Running containers are adopted and reported without waiting. `signal`
+   * aborts when the kubelet stops: give up waiting then.
+   */
+  readonly current?: (signal: AbortSignal) => Promise<void>
   /** Relist period, ms (default 5 s): how soon leftovers go and a dead engine is noticed. */
   readonly resyncMs?: number
   readonly now?: () => number
@@ -103,6 +111,7 @@ export function createKubelet (c: KubeletComponents): Kubelet {
   const graceOf = new Map<string, number>()
   let health: RuntimeHealth = { ready: true }
   let stopped = false
+  const stopping = new AbortController()
   let watch: { stop: () => void } | undefined
   let resyncTimer: ReturnType<typeof setInterval> | undefined
   let pingTimer: ReturnType<typeof setTimeout> | undefined
@@ -250,6 +259,8 @@ export function createKubelet (c: KubeletComponents): Kubelet {
       if (stopped || pods.get(uid) !== s) return false
       switch (a.kind) {
         case 'runSandbox':
+          await c.current?.(stopping.signal)
+          if (stopped || pods.get(uid) !== s) return false
           await prepareVolumes(s)
           try {
             await c.runtime.runSandbox(a.config)
@@ -491,6 +502,7 @@ export function createKubelet (c: KubeletComponents): Kubelet {
     },
     async stop (opts = {}) {
       stopped = true
+      stopping.abort()
       watch?.stop()
       unsubscribe?.()
       clearInterval(resyncTimer)
