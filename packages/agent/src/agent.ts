@@ -64,9 +64,13 @@ interface Session {
   readonly podNetwork: PodNetwork | undefined
 }
 
-/** The runtime's health as the heartbeat carries it: not ready while the pod network is not (Kubernetes' NetworkReady=false). */
+/**
+ * The runtime's health as the heartbeat carries it: not ready while the pod
+ * network fails (Kubernetes' NetworkReady=false), but not for the moments a
+ * new node waits for its pod range.
+ */
 function withNetwork (runtime: RuntimeHealth, network: NetworkHealth | undefined): RuntimeHealth {
-  if (network === undefined || network.ready || !runtime.ready) return runtime
+  if (network === undefined || network.ready || network.starting === true || !runtime.ready) return runtime
   return { ...runtime, ready: false, message: `network not ready: ${network.message ?? 'not set up'}` }
 }
 

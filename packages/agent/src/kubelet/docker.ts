@@ -211,6 +211,7 @@ export function createDockerRuntime (init: DockerRuntimeInit): ContainerRuntime 
     await ensurePause()
     const network = cfg.network
     let podIP: string | undefined
+    await network?.settled()
     try {
       podIP = network?.allocate()
     } catch (err) {

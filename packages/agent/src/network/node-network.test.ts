@@ -84,13 +84,27 @@ describe('node network', () => {
     assert.equal(placeOf('192.0.2.1', ifaces), 'far')
   })
 
-  it('without a pod range the node is not ready and nothing is touched', async () => {
+  it('without a pod range the node is not ready and nothing is touched: starting before the ClusterConfig, a failure once its range is overdue', async () => {
     const k = fakeKernel()
     const net = createNodeNetwork({ node: 'h1', store: () => storeWith('bare', node('h1', undefined, '10.99.0.11')), log, run: k.run, interfaces: () => ifaces })
     await net.sync()
-    assert.deepEqual(net.health(), { ready: false, message: 'node h1 has no pod range (spec.podCIDR) yet' })
+    assert.deepEqual(net.health(), { ready: false, starting: true, message: 'node h1 has no pod range (spec.podCIDR) yet' })
     assert.deepEqual(k.calls, [])
     assert.throws(() => createPodNetwork({ node: net, log: log }).allocate(), PodNetworkError)
+    // Registered long ago (the store's clock says 2026-01-01) with a ClusterConfig, still no range: the cluster CIDR is full.
+    const store = new ObjectStore()
+    const config = { apiVersion: 'shoal.dev/v1', kind: 'ClusterConfig', metadata: { name: 'cluster' }, spec: { clusterCIDR: '10.244.0.0/23', nodeCIDRMaskSize: 24 } }
+    for (const [i, { resource, object }] of [{ resource: 'clusterconfigs', object: config }, node('h2', undefined, '10.99.0.12'), node('h3', undefined, '10.99.0.13'), node('h1', undefined, '10.99.0.11')].entries()) {
+      assert.ok(store.apply(i + 1, { op: 'create', resource, object: object as never, uid: `u${i}`, now: '2026-01-01T00:00:00Z' }).ok)
+    }
+    assert.equal((store.get('nodes', '', 'h3')?.spec as { podCIDR?: string }).podCIDR, '10.244.1.0/24', 'h2 and h3 took both ranges')
+    const full = createNodeNetwork({ node: 'h1', store: () => store, log, run: k.run, interfaces: () => ifaces })
+    await full.sync()
+    assert.deepEqual(full.health(), { ready: false, message: 'node h1 got no pod range (spec.podCIDR): the cluster CIDR 10.244.0.0/23 has none free; one frees up when a node leaves for good' })
+    const started = Date.now()
+    await createPodNetwork({ node: full, log }).settled()
+    assert.ok(Date.now() - started < 1000, 'a failed network is not waited for')
+    assert.deepEqual(k.calls, [])
   })
 
   it('makes the bridge with the gateway, its chains, and host-gw routes to nodes on the link only', async () => {

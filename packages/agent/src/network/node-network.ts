@@ -72,7 +72,16 @@ export interface NodeNetworkState {
 export interface NetworkHealth {
   readonly ready: boolean
   readonly message?: string
+  /**
+   * Not ready only because the node is new: not registered, or its range not
+   * handed out yet, which Raft does within moments. The node is not reported
+   * NotReady for it (as it would be for a real failure).
+   */
+  readonly starting?: boolean
 }
+
+/** How long a registered node may wait for its pod range before it counts as a failure (an exhausted cluster CIDR), ms. */
+export const POD_RANGE_GRACE_MS = 10_000
 
 export interface NodeNetworkComponents {
   readonly node: string
@@ -155,7 +164,7 @@ export function createNodeNetwork (c: NodeNetworkComponents): NodeNetwork {
   const names = networkNames(c.node)
   const log = c.log
   let state: NodeNetworkState | undefined
-  let health: NetworkHealth = { ready: false, message: 'the pod network is not set up yet' }
+  let health: NetworkHealth = { ready: false, starting: true, message: 'the pod network is not set up yet' }
   let stopped = true
   let timer: ReturnType<typeof setInterval> | undefined
   let unwatch: (() => void) | undefined
@@ -165,7 +174,7 @@ export function createNodeNetwork (c: NodeNetworkComponents): NodeNetwork {
   let overlayMade = true
 
   const setHealth = (next: NetworkHealth): void => {
-    if (next.ready !== health.ready || next.message !== health.message) {
+    if (next.ready !== health.ready || next.message !== health.message || next.starting !== health.starting) {
       if (next.ready) log.info({ bridge: names.bridge, podCIDR: state === undefined ? undefined : formatCIDR(state.range) }, 'pod network ready')
       else log.warn({ reason: next.message }, 'pod network not ready')
     }
@@ -271,9 +280,18 @@ export function createNodeNetwork (c: NodeNetworkComponents): NodeNetwork {
     }
     const self = store.get('nodes', '', c.node)
     const podCIDR = specOf(self).podCIDR
-    if (self === undefined || typeof podCIDR !== 'string' || podCIDR === '') {
+    if (self === undefined) {
       state = undefined
-      setHealth({ ready: false, message: self === undefined ? `node ${c.node} is not registered yet` : `node ${c.node} has no pod range (spec.podCIDR) yet` })
+      setHealth({ ready: false, starting: true, message: `node ${c.node} is not registered yet` })
+      return
+    }
+    if (typeof podCIDR !== 'string' || podCIDR === '') {
+      state = undefined
+      const age = Date.now() - Date.parse(String(self.metadata?.creationTimestamp ?? ''))
+      const starting = store.get(CLUSTER_CONFIG.resource, '', CLUSTER_CONFIG.name) === undefined || !(age >= POD_RANGE_GRACE_MS)
+      setHealth(starting
+        ? { ready: false, starting, message: `node ${c.node} has no pod range (spec.podCIDR) yet` }
+        : { ready: false, message: `node ${c.node} got no pod range (spec.podCIDR): the cluster CIDR ${clusterCIDROf(store)} has none free; one frees up when a node leaves for good` })
       return
     }
     const range = parseCIDR(podCIDR)

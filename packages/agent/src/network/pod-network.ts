@@ -2,7 +2,7 @@ import { nextPodIP } from '@shoal/core/network/ipam.ts'
 import { formatCIDR, parseIPv4 } from '@shoal/core/network/cidr.ts'
 import { NetworkCommandError, runCommand, type CommandRunner } from './command.ts'
 import { createHostPorts, type HostPorts } from './host-ports.ts'
-import type { NodeNetwork } from './node-network.ts'
+import { POD_RANGE_GRACE_MS, type NodeNetwork } from './node-network.ts'
 import type { Logger } from '../log.ts'
 
 /**
@@ -23,6 +23,8 @@ import type { Logger } from '../log.ts'
  */
 
 export interface PodNetwork {
+  /** Resolves once the node network is set up, or at once when it is not merely starting (a new node waiting for its range). */
+  settled: () => Promise<void>
   /** An address for a new pod; throws PodNetworkError when the node network is not ready or its range is used up. */
   allocate: () => string
   /** The pod at `ip` is gone: free the address and close its host ports. */
@@ -62,6 +64,12 @@ export function createPodNetwork (c: PodNetworkComponents): PodNetwork {
   const hostPorts = createHostPorts(c.log)
 
   return {
+    async settled () {
+      const deadline = Date.now() + POD_RANGE_GRACE_MS
+      while (c.node.state() === undefined && c.node.health().starting === true && Date.now() < deadline) {
+        await new Promise(resolve => setTimeout(resolve, 50))
+      }
+    },
     allocate () {
       const st = c.node.state()
       if (st === undefined) throw new PodNetworkError(`the pod network is not ready: ${c.node.health().message ?? 'not set up yet'}`)
