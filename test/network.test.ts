@@ -1,0 +1,392 @@
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { containsCIDR, parseCIDR, type Cidr } from '@shoal/core/network/cidr.ts'
+import { rangeContains } from '@shoal/core/network/ipam.ts'
+import { waitFor } from './helpers/wait.ts'
+import { Lab, readyStatus } from './lab/lab.ts'
+
+type Json = any
+
+const ROOT = process.getuid?.() === 0
+const SKIP = ROOT ? false : 'the lab needs root (network namespaces, cgroups, an engine per host)'
+const CLUSTER_CIDR = '10.244.0.0/16'
+
+/**
+ * A web pod that tells who called it: busybox httpd with a CGI script that
+ * prints REMOTE_ADDR (headers ended by CRLF: fetch is strict), on port 8080, no port declared (as `kubectl create
+ * deployment` makes them).
+ */
+const WHOAMI = [
+  'sh', '-c',
+  'mkdir -p /www/cgi-bin && printf \'#!/bin/sh\\nprintf "Content-Type: text/plain\\\\r\\\\n\\\\r\\\\n%%s\\\\n" "$REMOTE_ADDR"\\n\' >/www/cgi-bin/ip && chmod +x /www/cgi-bin/ip && exec httpd -f -p 8080 -h /www'
+]
+
+function deployment (name: string, replicas: number): Json {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      // httpd runs as PID 1 and ignores SIGTERM: a short grace keeps deletes quick.
+      template: { metadata: { labels: { app: name } }, spec: { terminationGracePeriodSeconds: 2, containers: [{ name: 'web', image: 'shoal-test/web:1', command: WHOAMI }] } }
+    }
+  }
+}
+
+function cidr (text: string): Cidr {
+  const c = parseCIDR(text)
+  assert.ok(c !== undefined, `${text} is an IPv4 CIDR`)
+  return c
+}
+
+const isReady = (p: Json): boolean => p.status?.phase === 'Running' && (p.status?.conditions ?? []).some((c: Json) => c.type === 'Ready' && c.status === 'True')
+
+/** "[::ffff:10.244.1.2]" (busybox httpd's REMOTE_ADDR) → "10.244.1.2". */
+const remoteIP = (body: string): string => body.trim().replace(/^\[(?:::ffff:)?|\]$/g, '')
+
+/** What a lab (or a host of it) uses to tell the test about its pods and the network it built. */
+class LabView {
+  readonly lab: Lab
+  constructor (lab: Lab) { this.lab = lab }
+
+  api (via = 1): Lab['hosts'][number]['agent'] { return this.lab.host(via).agent }
+
+  async pods (app: string, via = 1): Promise<Json[]> {
+    return (await this.api(via).getJson(`/api/v1/namespaces/default/pods?labelSelector=app%3D${app}`, 5000)).items as Json[]
+  }
+
+  /** Wait for `n` Ready pods of `app` (and no others), as host `via` sees them. */
+  async readyPods (app: string, n: number, opts: { via?: number, timeoutMs?: number, where?: (p: Json) => boolean } = {}): Promise<Json[]> {
+    return await waitFor(`${n} Ready ${app} pods`, async () => {
+      const items = await this.pods(app, opts.via)
+      return items.length === n && items.every(isReady) && items.every(opts.where ?? (() => true)) ? items : false
+    }, { timeoutMs: opts.timeoutMs ?? 60_000, intervalMs: 200 })
+  }
+
+  async node (name: string, via = 1): Promise<Json> {
+    return await this.api(via).getJson(`/api/v1/nodes/${name}`, 5000)
+  }
+
+  /** Host k's node, as the API has it. */
+  async podCIDR (k: number, via = 1): Promise<string> {
+    return (await this.node(this.lab.host(k).name, via)).spec.podCIDR
+  }
+
+  /** The app container of a pod on host k. */
+  async container (k: number, pod: string): Promise<string> {
+    const id = (await this.lab.docker(k, ['ps', '-q', '--filter', `label=io.shoal.pod.name=${pod}`, '--filter', 'label=io.shoal.role=app'])).trim()
+    assert.ok(/^[0-9a-f]+$/.test(id), `one running app container of ${pod} on host ${k}, got ${JSON.stringify(id)}`)
+    return id
+  }
+
+  /** HTTP GET from inside a pod's container (busybox wget); its body, or undefined when it fails. */
+  async fromPod (k: number, pod: string, url: string): Promise<string | undefined> {
+    const id = await this.container(k, pod)
+    // busybox's own timeout: its wget -T crashes in this build.
+    const r = await this.lab.run(k, ['docker', 'exec', id, 'timeout', '5', 'wget', '-q', '-O', '-', url], { timeoutMs: 10_000 })
+    return r.code === 0 ? r.stdout : undefined
+  }
+
+  /** HTTP GET from host k's network namespace (not from a pod); its body, or undefined when it fails. */
+  async fromHost (k: number, url: string): Promise<string | undefined> {
+    const get = `fetch(${JSON.stringify(url)}, { signal: AbortSignal.timeout(3000) }).then(r => r.text()).then(t => process.stdout.write(t), () => process.exit(1))`
+    const r = await this.lab.run(k, [process.execPath, '-e', get], { timeoutMs: 10_000 })
+    return r.code === 0 ? r.stdout : undefined
+  }
+
+  /** Pod names of `app` whose app container runs on host k's engine. */
+  async running (k: number, app: string): Promise<string[]> {
+    const out = await this.lab.docker(k, ['ps', '--filter', 'label=io.shoal.role=app', '--format', '{{.Label "io.shoal.pod.name"}}'])
+    return out.split('\n').filter(n => n.startsWith(`${app}-`))
+  }
+
+  /** The routes the agent of host k put in for other nodes' pod ranges (`proto 83`), as "CIDR via|dev …" lines. */
+  async podRoutes (k: number): Promise<string[]> {
+    const r = await this.lab.run(k, ['ip', '-4', 'route', 'show', 'proto', '83'])
+    assert.equal(r.code, 0, r.stderr)
+    return r.stdout.split('\n').map(l => l.trim()).filter(l => l !== '')
+  }
+
+  /** What of the pod network host k shows: veths (`sv…`), routes, iptables rules, and sandboxes holding an IP. */
+  async plumbing (k: number): Promise<{ veths: string[], routes: string[], rules: string[], allocations: string[] }> {
+    const links = await this.lab.run(k, ['ip', '-o', 'link', 'show'])
+    const routes = await this.lab.run(k, ['ip', '-4', 'route', 'show', 'table', 'all'])
+    const filter = await this.lab.run(k, ['iptables-save'])
+    const nat = await this.lab.run(k, ['iptables-save', '-t', 'nat'])
+    const rules = (out: string): string[] => out.split('\n').filter(l => l !== '' && !l.startsWith('#')).map(l => l.replace(/ \[\d+:\d+\]$/, ''))
+    const allocations = await this.lab.docker(k, ['ps', '-a', '--filter', 'label=io.shoal.pod-ip', '--format', '{{.Label "io.shoal.pod-ip"}}'])
+    return {
+      veths: links.stdout.split('\n').map(l => l.split(': ')[1]?.split('@')[0] ?? '').filter(n => n.startsWith('sv')),
+      // A bridge whose last port went shows `linkdown` on its routes: the same routes.
+      routes: routes.stdout.split('\n').filter(l => l.trim() !== '').map(l => l.replace(/ linkdown/, '')),
+      rules: [...rules(filter.stdout), ...rules(nat.stdout)],
+      allocations: allocations.split('\n').filter(l => l.trim() !== '')
+    }
+  }
+
+  async kubectl (k: number, args: readonly string[]): Promise<string> {
+    const r = await this.lab.run(k, ['kubectl', ...args], { timeoutMs: 30_000 })
+    assert.equal(r.code, 0, `kubectl ${args.join(' ')} on host ${k}: ${r.stderr}`)
+    return r.stdout
+  }
+
+  async create (app: string, replicas: number): Promise<void> {
+    const res = await this.api().request('POST', '/apis/apps/v1/namespaces/default/deployments', { json: deployment(app, replicas) })
+    assert.equal(res.status, 201, res.text)
+  }
+
+  async delete (path: string): Promise<void> {
+    const res = await this.api().request('DELETE', path)
+    assert.ok(res.status === 200 || res.status === 202, `DELETE ${path}: ${res.status} ${res.text}`)
+  }
+}
+
+const hostOf = (lab: Lab, pod: Json): number => lab.hosts.find(h => h.name === pod.spec.nodeName)!.k
+
+/**
+ * The pod network across hosts, on the lab (test/lab/README.md): three
+ * hosts, each a network namespace with its own engine and agent on one lab
+ * link, so the agents route between them directly (host-gw). Pods reach each
+ * other by IP without NAT, hosts reach pods on other hosts, Services go to
+ * pod IPs; a power cut, a partition and an agent crash are survived; and
+ * deleting everything leaves nothing behind.
+ */
+describe('pod network across hosts (host-gw, on a lab of 3)', { skip: SKIP }, () => {
+  let lab: Lab
+  let v: LabView
+  let clean: Array<Awaited<ReturnType<LabView['plumbing']>>>
+
+  before(async () => {
+    lab = await Lab.up(3)
+    v = new LabView(lab)
+  })
+
+  after(async () => {
+    await lab?.down()
+  })
+
+  it('every node gets its own /24 of the cluster CIDR 10.244.0.0/16 through Raft, and routes to the others\' through their addresses', async () => {
+    const ranges = await Promise.all([1, 2, 3].map(async k => await v.podCIDR(k)))
+    assert.equal(new Set(ranges).size, 3, `three distinct ranges: ${ranges.join(', ')}`)
+    for (const r of ranges) {
+      assert.ok(containsCIDR(cidr(CLUSTER_CIDR), cidr(r)), `${r} inside ${CLUSTER_CIDR}`)
+      assert.equal(cidr(r).prefix, 24)
+    }
+    for (const k of [1, 2, 3]) {
+      const expected = [1, 2, 3].filter(o => o !== k).map(o => `${ranges[o - 1]} via ${lab.host(o).ip}`)
+      const routes = await waitFor(`host ${k} routes to the other ranges`, async () => {
+        const now = await v.podRoutes(k)
+        return expected.every(e => now.some(l => l.startsWith(e))) ? now : false
+      }, { timeoutMs: 10_000, intervalMs: 200 })
+      assert.equal(routes.length, 2, `host ${k}: ${routes.join(' | ')}`)
+    }
+    // What each host shows with its network set up and no pod: what deleting everything must come back to.
+    clean = await Promise.all([1, 2, 3].map(async k => await v.plumbing(k)))
+  })
+
+  it('a deployment of 3 spreads one pod per host; pod → pod across hosts answers, the server sees the client pod\'s IP; a host reaches a pod on another host', async () => {
+    await v.create('echo', 3)
+    const pods = await v.readyPods('echo', 3)
+    assert.deepEqual(pods.map(p => hostOf(lab, p)).sort(), [1, 2, 3], 'one per host')
+    const on = (k: number): Json => pods.find(p => hostOf(lab, p) === k)
+    for (const k of [1, 2, 3]) {
+      const p = on(k)
+      const range = await v.podCIDR(k)
+      assert.ok(rangeContains(cidr(range), p.status.podIP), `${p.metadata.name} has ${p.status.podIP} from host ${k}'s ${range}`)
+      assert.deepEqual(p.status.podIPs, [{ ip: p.status.podIP }])
+    }
+    const client = on(1)
+    for (const k of [2, 3]) {
+      const body = await v.fromPod(1, client.metadata.name, `http://${on(k).status.podIP}:8080/cgi-bin/ip`)
+      assert.ok(body !== undefined, `the pod on host 1 reaches the pod on host ${k} at ${on(k).status.podIP}`)
+      assert.equal(remoteIP(body), client.status.podIP, 'no NAT: the server sees the client pod\'s IP')
+    }
+    // Same host, pod → pod: deployment of 3 has one per host, so the pod asks itself through its IP.
+    assert.equal(remoteIP(await v.fromPod(1, client.metadata.name, `http://${client.status.podIP}:8080/cgi-bin/ip`) ?? ''), client.status.podIP)
+    const fromHost1 = await v.fromHost(1, `http://${on(3).status.podIP}:8080/cgi-bin/ip`)
+    assert.ok(fromHost1 !== undefined, 'host 1 reaches the pod on host 3 by its IP')
+    // Traffic from a node to a pod elsewhere keeps the node's address on a shared link (host-gw: a plain route).
+    assert.equal(remoteIP(fromHost1), lab.host(1).ip)
+    // A pod reaches outside the pod network through masquerade: a server in the lab's root namespace sees host 2's address.
+    const outside = createServer((req, res) => res.end(req.socket.remoteAddress))
+    await new Promise<void>(resolve => outside.listen(0, '10.99.0.1', resolve))
+    try {
+      const seen = await v.fromPod(2, on(2).metadata.name, `http://10.99.0.1:${(outside.address() as AddressInfo).port}/`)
+      assert.equal(remoteIP(seen ?? ''), lab.host(2).ip, 'masqueraded as its node')
+    } finally {
+      outside.close()
+    }
+  })
+
+  it('the course scenario, verbatim with the stock kubectl: create deployment (no --port), expose --type=LoadBalancer --port=8080, and every host\'s address answers', async (t) => {
+    if ((await lab.run(1, ['kubectl', 'version', '--client'])).code !== 0) { t.skip('no kubectl on this machine'); return }
+    assert.match(await v.kubectl(1, ['create', 'deployment', 'first-app', '--image=shoal-test/web:1']), /deployment\.apps\/first-app created/)
+    assert.match(await v.kubectl(2, ['expose', 'deployment', 'first-app', '--type=LoadBalancer', '--port=8080']), /service\/first-app exposed/)
+    const [pod] = await v.readyPods('first-app', 1)
+    assert.ok(pod.status.podIP.startsWith('10.244.'), `pod IP ${pod.status.podIP}`)
+    for (const h of lab.hosts) {
+      const body = await waitFor(`http://${h.ip}:8080/ answers`, async () => {
+        const r = await fetch(`http://${h.ip}:8080/`, { signal: AbortSignal.timeout(3000) }).catch(() => undefined)
+        return r?.ok === true ? await r.text() : false
+      }, { timeoutMs: 20_000, intervalMs: 200 })
+      assert.equal(body.trim(), 'shoal test page', `through ${h.name}`)
+    }
+    const out = await v.kubectl(3, ['get', 'pods', '-o', 'wide'])
+    assert.match(out, new RegExp(`first-app-\\S+\\s+1/1\\s+Running\\s+\\d+\\s+\\S+\\s+${pod.status.podIP.replaceAll('.', '\\.')}\\s+${pod.spec.nodeName}`), out)
+  })
+
+  it('agent restart (SIGKILL, then start): its pods keep their containers, IPs and connectivity', async () => {
+    const before = await v.readyPods('echo', 3)
+    const onHost2 = before.find(p => hostOf(lab, p) === 2)
+    const id = await v.container(2, onHost2.metadata.name)
+    await lab.stopAgent(2, 'SIGKILL')
+    await lab.startAgent(2)
+    await lab.waitReady({ hosts: [2] })
+    const after = await v.readyPods('echo', 3)
+    assert.deepEqual(after.map(p => [p.metadata.name, p.status.podIP]).sort(), before.map(p => [p.metadata.name, p.status.podIP]).sort(), 'same pods, same IPs')
+    assert.equal(await v.container(2, onHost2.metadata.name), id, 'the same container')
+    const client = before.find(p => hostOf(lab, p) === 1)
+    const body = await waitFor('pod on host 1 → pod on host 2 after the restart', async () => await v.fromPod(1, client.metadata.name, `http://${onHost2.status.podIP}:8080/cgi-bin/ip`) ?? false, { timeoutMs: 10_000, intervalMs: 200 })
+    assert.equal(remoteIP(body), client.status.podIP)
+    const p = await v.plumbing(2)
+    const onHost = (await v.api().getJson('/api/v1/pods?fieldSelector=spec.nodeName%3Dh2', 5000)).items.length
+    assert.equal(p.veths.length, onHost, `one veth per pod on host 2, no more: ${p.veths.join(' ')}`)
+    assert.equal(new Set(p.allocations).size, p.allocations.length, `no IP handed out twice: ${p.allocations.join(' ')}`)
+  })
+
+  it('kill host 2 (power cut): its pods run again on the others with IPs from their ranges, the Service keeps answering, the others drop its routes; back on, it rejoins with its range and its stale containers go', async () => {
+    const range2 = await v.podCIDR(2)
+    const before = await v.readyPods('echo', 3)
+    const gone = before.filter(p => hostOf(lab, p) === 2).map(p => p.metadata.name)
+    await lab.kill(2)
+    const after = await v.readyPods('echo', 3, { timeoutMs: 60_000, where: p => p.spec.nodeName !== 'h2' })
+    for (const p of after) {
+      const k = hostOf(lab, p)
+      assert.ok(rangeContains(cidr(await v.podCIDR(k)), p.status.podIP), `${p.metadata.name} on ${p.spec.nodeName} has ${p.status.podIP} from its range`)
+    }
+    assert.ok(after.every(p => !gone.includes(p.metadata.name)), 'the pods of host 2 were replaced')
+    for (const k of [1, 3]) {
+      await waitFor(`host ${k} drops the route to host 2's ${range2}`, async () => !(await v.podRoutes(k)).some(l => l.startsWith(range2)) || undefined, { timeoutMs: 15_000, intervalMs: 200 })
+    }
+    for (const k of [1, 3]) {
+      const body = await waitFor(`first-app through host ${k}`, async () => {
+        const r = await fetch(`http://${lab.host(k).ip}:8080/`, { signal: AbortSignal.timeout(3000) }).catch(() => undefined)
+        return r?.ok === true ? await r.text() : false
+      }, { timeoutMs: 30_000, intervalMs: 200 })
+      assert.equal(body.trim(), 'shoal test page')
+    }
+
+    await lab.start(2)
+    await lab.waitReady({ hosts: [2] })
+    assert.equal(await v.podCIDR(2), range2, 'it keeps its range')
+    await waitFor('host 2\'s engine without the containers of its evicted pods', async () => {
+      const names = (await lab.docker(2, ['ps', '-a', '--format', '{{.Label "io.shoal.pod.name"}}'])).split('\n').filter(n => n !== '')
+      return names.every(n => !gone.includes(n)) || undefined
+    }, { timeoutMs: 30_000, intervalMs: 200 })
+    for (const k of [1, 3]) {
+      await waitFor(`host ${k} routes to host 2's ${range2} again`, async () => (await v.podRoutes(k)).some(l => l.startsWith(`${range2} via ${lab.host(2).ip}`)) || undefined, { timeoutMs: 15_000, intervalMs: 200 })
+    }
+    const p2 = await v.plumbing(2)
+    assert.deepEqual([p2.veths, p2.allocations], [[], []], 'host 2 runs no pod: no veth, no address held')
+  })
+
+  it('partition host 3 from hosts 1 and 2, then heal: the majority replaces host 3\'s pods; after the heal host 3 stops its copies, so exactly 3 echo pods run across the engines', async () => {
+    const before = await v.readyPods('echo', 3)
+    const cut = before.filter(p => hostOf(lab, p) === 3).map(p => p.metadata.name)
+    assert.ok(cut.length >= 1, 'host 3 runs an echo pod')
+    // Host 2, back from its power cut, first rejoined as a learner: hosts 1 and 2 are a majority once it votes again.
+    await waitFor('three voters', async () => {
+      const members = (await v.api().getJson('/api/shoal/v1/members', 5000)).items as Json[]
+      return members.filter(m => m.raft?.role === 'leader' || m.raft?.role === 'voter').length === 3 || undefined
+    }, { timeoutMs: 30_000, intervalMs: 200 })
+    await lab.partition([3])
+    // Expected: host 3 goes Unknown on the majority's side, its pods are evicted and run again on hosts 1 and 2;
+    // host 3's agent, cut off, keeps its containers running (as a kubelet would) until it hears again.
+    await waitFor('h3 Unknown on the majority side', async () => readyStatus(await v.node('h3')) === 'Unknown' || undefined, { timeoutMs: 30_000, intervalMs: 200 })
+    const moved = await v.readyPods('echo', 3, { where: p => p.spec.nodeName !== 'h3' })
+    assert.ok(moved.every(p => !cut.includes(p.metadata.name)))
+    assert.deepEqual((await v.running(3, 'echo')).sort(), [...cut].sort(), 'host 3, cut off, still runs its copies')
+    await lab.heal()
+    await lab.waitReady()
+    const running = await waitFor('exactly the 3 echo pods running across the engines', async () => {
+      const all = (await Promise.all([1, 2, 3].map(async k => await v.running(k, 'echo')))).flat().sort()
+      return all.length === 3 ? all : undefined
+    }, { timeoutMs: 30_000, intervalMs: 200 })
+    assert.deepEqual(running, moved.map(p => p.metadata.name).sort(), 'the ones the cluster has, none of host 3\'s old copies')
+    // And host 3 is on the network again: pod on host 1 → a pod elsewhere, back through host 3's routes.
+    for (const k of [1, 2]) await waitFor(`host ${k} routes to host 3 again`, async () => (await v.podRoutes(k)).length === 2 || undefined, { timeoutMs: 15_000, intervalMs: 200 })
+  })
+
+  it('delete everything: veths, routes, iptables rules and IP allocations are back to what they were before the first pod', async () => {
+    await v.delete('/api/v1/namespaces/default/services/first-app')
+    for (const d of ['echo', 'first-app']) await v.delete(`/apis/apps/v1/namespaces/default/deployments/${d}`)
+    await waitFor('no pods left', async () => (await v.api().getJson('/api/v1/namespaces/default/pods', 5000)).items.length === 0 || undefined, { timeoutMs: 30_000, intervalMs: 200 })
+    for (const k of [1, 2, 3]) {
+      const now = await waitFor(`host ${k}'s pod network as before`, async () => {
+        const p = await v.plumbing(k)
+        return p.veths.length === 0 && p.allocations.length === 0 ? p : false
+      }, { timeoutMs: 45_000, intervalMs: 200 }) // first-app, from kubectl create, has Kubernetes' 30 s grace
+      assert.deepEqual(now.routes.sort(), [...clean[k - 1]!.routes].sort(), `host ${k}: routes`)
+      assert.deepEqual(now.rules.sort(), [...clean[k - 1]!.rules].sort(), `host ${k}: iptables rules`)
+      assert.equal((await lab.docker(k, ['ps', '-aq'])).trim(), '', `host ${k}: no containers`)
+    }
+  })
+
+  it('a node that leaves for good: its bridge, chains and routes go, the others drop its routes, and its Node (with its range) is removed', async () => {
+    const range3 = await v.podCIDR(3)
+    const r = await lab.run(3, [process.execPath, new URL('../packages/cli/bin/shoal.js', import.meta.url).pathname, 'leave'], { timeoutMs: 30_000 })
+    assert.equal(r.code, 0, r.stderr)
+    await waitFor('host 3\'s agent stopped', async () => !lab.host(3).agent.running || undefined, { timeoutMs: 15_000, intervalMs: 100 })
+    const p3 = await v.plumbing(3)
+    assert.deepEqual(p3.rules.filter(l => l.includes('SHOAL')), [], 'no SHOAL chains left on host 3')
+    const links = (await lab.run(3, ['ip', '-o', 'link', 'show'])).stdout
+    assert.doesNotMatch(links, /shoal-|shvx-/, 'no bridge or VXLAN device left on host 3')
+    assert.deepEqual(await v.podRoutes(3), [], 'no routes to other ranges on host 3')
+    for (const k of [1, 2]) {
+      await waitFor(`host ${k} drops host 3's ${range3}`, async () => !(await v.podRoutes(k)).some(l => l.startsWith(range3)) || undefined, { timeoutMs: 15_000, intervalMs: 200 })
+    }
+    await waitFor('node h3 gone', async () => (await v.api().request('GET', '/api/v1/nodes/h3')).status === 404 || undefined, { timeoutMs: 15_000, intervalMs: 200 })
+  })
+})
+
+/**
+ * The same network over a kernel VXLAN overlay (`--network-backend vxlan`),
+ * which is what nodes that share no link use: pod → pod across hosts, no NAT.
+ */
+describe('pod network across hosts (VXLAN, on a lab of 2)', { skip: SKIP }, () => {
+  let lab: Lab
+  let v: LabView
+
+  before(async () => {
+    lab = await Lab.up(2, { agentArgs: ['--network-backend', 'vxlan'] })
+    v = new LabView(lab)
+  })
+
+  after(async () => {
+    await lab?.down()
+  })
+
+  it('routes go through a VXLAN device, and pod → pod across hosts answers with the client pod\'s IP', async () => {
+    const ranges = await Promise.all([1, 2].map(async k => await v.podCIDR(k)))
+    for (const k of [1, 2]) {
+      const other = ranges[2 - k]!
+      const routes = await waitFor(`host ${k} routes ${other} over VXLAN`, async () => {
+        const now = await v.podRoutes(k)
+        return now.some(l => l.startsWith(other) && / dev shvx-/.test(l)) ? now : false
+      }, { timeoutMs: 10_000, intervalMs: 200 })
+      assert.equal(routes.length, 1, routes.join(' | '))
+    }
+    await v.create('echo', 2)
+    const pods = await v.readyPods('echo', 2)
+    assert.deepEqual(pods.map(p => hostOf(lab, p)).sort(), [1, 2])
+    const [a, b] = [1, 2].map(k => pods.find(p => hostOf(lab, p) === k))
+    const body = await v.fromPod(1, a.metadata.name, `http://${b.status.podIP}:8080/cgi-bin/ip`)
+    assert.equal(remoteIP(body ?? ''), a.status.podIP)
+    // A host reaches a pod across the overlay from its VXLAN device's address, the first of its own range.
+    assert.equal(remoteIP(await v.fromHost(2, `http://${a.status.podIP}:8080/cgi-bin/ip`) ?? ''), ranges[1]!.split('/')[0])
+  })
+})
