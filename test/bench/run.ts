@@ -12,7 +12,8 @@ const benches: Record<string, () => Promise<string | string[]>> = {
   api: async () => await (await import('./api.bench.ts')).apiBench(),
   pods: async () => await (await import('./pods.bench.ts')).podsBench(),
   control: async () => await (await import('./control.bench.ts')).controlBench(),
-  services: async () => await (await import('./services.bench.ts')).servicesBench()
+  services: async () => await (await import('./services.bench.ts')).servicesBench(),
+  network: async () => [...await (await import('./network.bench.ts')).networkBench(), ...await (await import('./pods.bench.ts')).podsBench()]
 }
 
 const wanted = process.argv.slice(2)

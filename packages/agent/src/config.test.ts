@@ -47,6 +47,23 @@ describe('resolveAgentConfig', () => {
     assert.equal(resolveAgentConfig({ name: 'n1', bind: '127.0.0.5' }).publishAddress, undefined)
   })
 
+  it('--pod-network: auto is shoal as root with the engine beside the agent, docker otherwise; --network-backend auto, host-gw or vxlan; anything else refused', () => {
+    const base = { name: 'n1', bind: '127.0.0.5', dataDir: '/tmp/x' }
+    const root = process.getuid?.() === 0
+    assert.equal(resolveAgentConfig(base).podNetwork, root ? 'shoal' : 'docker')
+    assert.equal(resolveAgentConfig({ ...base, publishAddress: '172.17.0.1' }).podNetwork, 'docker', 'the engine elsewhere: Docker\'s network')
+    assert.equal(resolveAgentConfig({ ...base, podNetwork: 'docker' }).podNetwork, 'docker')
+    assert.equal(resolveAgentConfig({ ...base, podNetwork: 'shoal' }).podNetwork, 'shoal')
+    assert.equal(resolveAgentConfig(base).networkBackend, 'auto')
+    assert.equal(resolveAgentConfig({ ...base, networkBackend: 'vxlan' }).networkBackend, 'vxlan')
+    const refused = (init: object, problem: string): void => {
+      assert.throws(() => resolveAgentConfig({ ...base, ...init }), (err: Error & { problems?: string[] }) => err.problems?.includes(problem) === true)
+    }
+    refused({ podNetwork: 'calico' }, '--pod-network must be auto, shoal or docker, got "calico"')
+    refused({ podNetwork: 'shoal', publishAddress: '172.17.0.1' }, '--pod-network=shoal needs the Docker engine beside the agent: drop --publish-address, or use --pod-network=docker')
+    refused({ networkBackend: 'wireguard' }, '--network-backend must be auto, host-gw, vxlan, got "wireguard"')
+  })
+
   it('advertises a real address when bound to the wildcard', () => {
     assert.notEqual(resolveAgentConfig({ name: 'n1' }).advertise, '0.0.0.0')
   })
