@@ -9,6 +9,7 @@ import { readKubeconfig } from '@shoal/cli/client.ts'
 import { send, type Answer, type Endpoint, type RequestOptions } from '@shoal/cli/http.ts'
 import { waitFor } from './wait.ts'
 import { removeNetwork } from '@shoal/agent/network/node-network.ts'
+import { CLUSTER_IP_LABEL } from '@shoal/agent/proxy/cluster-ips.ts'
 
 /** Every agent process the tests spawned and that still runs: none outlives the test process. */
 const live = new Set<ChildProcess>()
@@ -148,13 +149,19 @@ export class AgentProcess {
     return (await this.members()).find(m => m.name === name)?.state
   }
 
-  /** Stop it for good at the end of a test: SIGKILL and wait, then remove the containers its kubelet left in Docker. */
+  /**
+   * Stop it for good at the end of a test: SIGKILL and wait, then remove the
+   * containers its kubelet left in Docker; once no agent of this test runs,
+   * the Services' cluster IPs their proxies put on lo (shared by the agents
+   * of a host, so an agent leaves them).
+   */
   async destroy (): Promise<void> {
     if (this.running) {
       this.kill('SIGKILL')
       await this.waitExit()
     }
     await removeNodeContainers(this.name)
+    if (live.size === 0) await new Promise(resolve => { execFile('ip', ['addr', 'flush', 'label', CLUSTER_IP_LABEL], resolve) })
   }
 }
 
