@@ -106,6 +106,19 @@ describe('MemberTable', () => {
     }
   })
 
+  it('after a healed partition where each side declared the other dead, the heartbeats tell each it is dead, and its refutation revives it', () => {
+    const a = tableWithB()
+    a.receive({ type: 'dead', name: 'b', incarnation: 5, from: 'c' }, 10)
+    const told = a.receive(alive('b', 5), 20)
+    assert.deepEqual(told.broadcasts, [{ type: 'dead', name: 'b', incarnation: 5, from: 'a' }])
+    assert.deepEqual(a.receive(alive('b', 5), 20 + config.heartbeatIntervalMs - 1).broadcasts, [], 'at most once a heartbeat interval')
+    const b = new MemberTable(info('b'), 5, config, 0)
+    const refuted = b.receive(told.broadcasts[0]!, 21)
+    assert.equal(b.incarnation, 6)
+    a.receive(refuted.broadcasts[0]!, 22)
+    assert.equal(a.get('b')?.state, 'alive')
+  })
+
   it('refutes a suspicion about itself by raising its incarnation and heartbeating at once', () => {
     const t = new MemberTable(info('a'), 3, config, 0)
     const out = t.receive({ type: 'suspect', name: 'a', incarnation: 3, from: 'b' }, 10)

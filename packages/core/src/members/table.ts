@@ -13,7 +13,8 @@ import type { MembersConfig } from './config.ts'
  * - alive(M, j) from M itself: j > i renews it (any state); j = i refreshes
  *   lastSeen and clears a suspicion, since a heartbeat is first-hand evidence;
  *   it does not undo `dead` or `left` at the same incarnation (that needs j > i,
- *   which a restarted or refuting member always has).
+ *   which a restarted or refuting member always has). A heartbeat from a member
+ *   held dead is answered with dead(M, i), so that it refutes.
  * - suspect(M, j ≥ i) turns an alive M suspect; dead(M, j ≥ i) turns an alive or
  *   suspect M dead; leave(M, j ≥ i) marks M left.
  * - About ourselves: suspect or dead is refuted by raising our incarnation
@@ -24,6 +25,8 @@ import type { MembersConfig } from './config.ts'
 export class MemberTable {
   readonly #config: MembersConfig
   readonly #members = new Map<string, Member>()
+  /** When each member we hold dead was last told so (see receive). */
+  readonly #toldDead = new Map<string, number>()
   #self: MemberInfo
   #incarnation: number
   #leaving = false
@@ -94,6 +97,12 @@ export class MemberTable {
         } else if (incarnation === cur.incarnation && (cur.state === 'alive' || cur.state === 'suspect')) {
           const stateSinceMs = cur.state === 'alive' ? cur.stateSinceMs : now
           this.#set(out, { ...info, state: 'alive', incarnation, lastSeenMs: now, stateSinceMs }, cur.state)
+        } else if (cur.state === 'dead' && now - (this.#toldDead.get(name) ?? -Infinity) >= this.#config.heartbeatIntervalMs) {
+          // A member we hold dead heartbeats: it never heard, as after a partition that healed,
+          // where each side declared the other dead. Tell it, so that it refutes with a higher
+          // incarnation (memberlist's push-pull sync does the same); at most once a heartbeat.
+          this.#toldDead.set(name, now)
+          out.broadcasts.push({ type: 'dead', name, incarnation: cur.incarnation, from: this.#self.name })
         }
         break
       }
