@@ -222,7 +222,7 @@ describe('pod network across hosts (host-gw, on a lab of 3)', { skip: SKIP }, ()
     }
   })
 
-  it('the course scenario, verbatim with the stock kubectl: create deployment (no --port), expose --type=LoadBalancer --port=8080, and every host\'s address answers', async (t) => {
+  it('the course scenario, verbatim with the stock kubectl: create deployment (no --port), expose --type=LoadBalancer --port=8080, and every host\'s address answers, forwarded by the kernel; pods reach it too, itself included', async (t) => {
     if ((await lab.run(1, ['kubectl', 'version', '--client'])).code !== 0) { t.skip('no kubectl on this machine'); return }
     assert.match(await v.kubectl(1, ['create', 'deployment', 'first-app', '--image=shoal-test/web:1']), /deployment\.apps\/first-app created/)
     assert.match(await v.kubectl(2, ['expose', 'deployment', 'first-app', '--type=LoadBalancer', '--port=8080']), /service\/first-app exposed/)
@@ -235,6 +235,20 @@ describe('pod network across hosts (host-gw, on a lab of 3)', { skip: SKIP }, ()
       }, { timeoutMs: 20_000, intervalMs: 200 })
       assert.equal(body.trim(), 'shoal test page', `through ${h.name}`)
     }
+    // Forwarded by the kernel (DNAT to the pod IP), not relayed by the agents: each host has the rule.
+    for (const h of lab.hosts) {
+      const nat = await lab.run(h.k, ['iptables', '-w', '-t', 'nat', '-S'])
+      assert.match(nat.stdout, new RegExp(`-d ${h.ip.replaceAll('.', '\\.')}/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination ${pod.status.podIP.replaceAll('.', '\\.')}:8080`), `${h.name}'s DNAT rule`)
+    }
+    // The pod itself through its own Service (hairpin): the cluster IP, and the load balancer port of its own node.
+    const svc = await v.api().getJson('/api/v1/namespaces/default/services/first-app', 5000)
+    const own = hostOf(lab, pod)
+    for (const url of [`http://${svc.spec.clusterIP}:8080/`, `http://${lab.host(own).ip}:8080/`]) {
+      assert.equal((await v.fromPod(own, pod.metadata.name, url))?.trim(), 'shoal test page', `the pod reaches itself through ${url}`)
+    }
+    // A pod on another host through the cluster IP.
+    const echo = (await v.readyPods('echo', 3)).find(p => hostOf(lab, p) !== own)
+    assert.equal((await v.fromPod(hostOf(lab, echo), echo.metadata.name, `http://${svc.spec.clusterIP}:8080/`))?.trim(), 'shoal test page')
     const out = await v.kubectl(3, ['get', 'pods', '-o', 'wide'])
     assert.match(out, new RegExp(`first-app-\\S+\\s+1/1\\s+Running\\s+\\d+\\s+\\S+\\s+${pod.status.podIP.replaceAll('.', '\\.')}\\s+${pod.spec.nodeName}`), out)
   })

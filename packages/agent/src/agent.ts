@@ -26,6 +26,7 @@ import { ClusterMismatchError, ConflictError, DataDirBusyError, JoinFailedError,
 import type { Logger } from './log.ts'
 import { VERSION } from './version.ts'
 import { createServiceProxy, type ServiceProxy } from './proxy/proxy.ts'
+import { createKernelForwarding } from './proxy/kernel.ts'
 import { loopbackClusterIPs } from './proxy/cluster-ips.ts'
 import { createNodeNetwork, type NetworkHealth, type NodeNetwork } from './network/node-network.ts'
 import { createPodNetwork, type PodNetwork } from './network/pod-network.ts'
@@ -223,7 +224,9 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
       log: kubeletLog,
       backoff: { initialMs: config.backoffInitialMs, maxMs: config.backoffMaxMs }
     })
-    const proxy = createServiceProxy({ node: config.name, address: config.advertise, store: () => store.local, writeEvent: async cmd => await store.write(cmd), clusterIPs: loopbackClusterIPs(log.child({ module: 'proxy' })), log: log.child({ module: 'proxy' }) })
+    // Agents on loopback addresses (tests, a cluster on one machine) share one network stack: they relay in userland.
+    const kernel = nodeNetwork !== undefined && !config.advertise.startsWith('127.') ? createKernelForwarding({ node: config.name }) : undefined
+    const proxy = createServiceProxy({ node: config.name, address: config.advertise, store: () => store.local, writeEvent: async cmd => await store.write(cmd), clusterIPs: loopbackClusterIPs(log.child({ module: 'proxy' })), ...(kernel !== undefined ? { kernel } : {}), log: log.child({ module: 'proxy' }) })
     const describe = members.describeSelf
     members.describeSelf = () => {
       const failures = proxy.failures()

@@ -150,7 +150,7 @@ describe('node network', () => {
     pods.release('10.244.0.5')
     assert.equal(pods.allocate(), '10.244.0.5')
     await pods.attach(4242, '10.244.0.5')
-    assert.match(k.calls.join('\n'), /link add sv0af40005 type veth peer name eth0 netns 4242; link set sv0af40005 master shoal-\w+ up/)
+    assert.match(k.calls.join('\n'), /link add sv0af40005 type veth peer name eth0 netns 4242; link set sv0af40005 master shoal-\w+ up; link set dev sv0af40005 type bridge_slave hairpin on/)
     assert.match(k.calls.join('\n'), /nsenter --net=\/proc\/4242\/ns\/net ip -batch - <<addr add 10\.244\.0\.5\/28 dev eth0; link set lo up; link set eth0 up; route add default via 10\.244\.0\.1/)
     // A full list that no longer shows a wired sandbox frees its address; the ones still being made stay held.
     pods.adopt(['10.244.0.3'])

@@ -6,6 +6,7 @@ import { gatewayOf } from '@shoal/core/network/ipam.ts'
 import { formatCIDR, isNetworkAddress, parseCIDR, parseIPv4, type Cidr } from '@shoal/core/network/cidr.ts'
 import { CLUSTER_CONFIG, POD_CIDR_DEFAULTS } from '@shoal/core/store/pod-cidrs.ts'
 import { runCommand, type CommandRunner } from './command.ts'
+import { ensureChain, removeChain } from './iptables.ts'
 import { overlayAddress, removeOverlay, syncOverlay, type Peer } from './vxlan.ts'
 import { coalescing } from '../serial.ts'
 import type { Logger } from '../log.ts'
@@ -43,12 +44,24 @@ export interface NetworkNames {
   readonly vxlan: string
   readonly filterChain: string
   readonly natChain: string
+  /** The Service proxy's kernel path (proxy/kernel.ts): DNAT, masquerade and forward. */
+  readonly serviceChain: string
+  readonly serviceMasqChain: string
+  readonly serviceForwardChain: string
 }
 
 /** The links and chains of node `node`: `shoal-` + 8 hex digits fits a Linux interface name (15 characters). */
 export function networkNames (node: string): NetworkNames {
   const tag = createHash('sha256').update(node).digest('hex').slice(0, 8)
-  return { bridge: `shoal-${tag}`, vxlan: `shvx-${tag}`, filterChain: `SHOAL-FWD-${tag}`, natChain: `SHOAL-NAT-${tag}` }
+  return {
+    bridge: `shoal-${tag}`,
+    vxlan: `shvx-${tag}`,
+    filterChain: `SHOAL-FWD-${tag}`,
+    natChain: `SHOAL-NAT-${tag}`,
+    serviceChain: `SHOAL-SVC-${tag}`,
+    serviceMasqChain: `SHOAL-SVCM-${tag}`,
+    serviceForwardChain: `SHOAL-SVCF-${tag}`
+  }
 }
 
 /**
@@ -206,23 +219,9 @@ export function createNodeNetwork (c: NodeNetworkComponents): NodeNetwork {
     ])
   }
 
-  /** One chain's rules and the jump to it, rewritten atomically (iptables-restore) only when they differ. */
-  const ensureChain = async (table: string, parent: string, chain: string, rules: readonly string[]): Promise<void> => {
-    const listed = await run('iptables', ['-w', '-t', table, '-S', chain]).catch(() => '')
-    const want = [`-N ${chain}`, ...rules.map(r => `-A ${chain} ${r}`)]
-    if (listed.trim().split('\n').join('\n') !== want.join('\n')) {
-      await run('iptables-restore', ['-w', '--noflush'], [`*${table}`, `:${chain} - [0:0]`, ...rules.map(r => `-A ${chain} ${r}`), 'COMMIT', ''].join('\n'))
-    }
-    try {
-      await run('iptables', ['-w', '-t', table, '-C', parent, '-j', chain])
-    } catch {
-      await run('iptables', ['-w', '-t', table, '-I', parent, '1', '-j', chain])
-    }
-  }
-
   const ensureRules = async (range: Cidr, clusterCIDR: string): Promise<void> => {
-    await ensureChain('filter', 'FORWARD', names.filterChain, [`-s ${formatCIDR(range)} -j ACCEPT`, `-d ${formatCIDR(range)} -j ACCEPT`])
-    await ensureChain('nat', 'POSTROUTING', names.natChain, [`-s ${formatCIDR(range)} ! -d ${clusterCIDR} -j MASQUERADE`])
+    await ensureChain(run, 'filter', 'FORWARD', names.filterChain, [`-s ${formatCIDR(range)} -j ACCEPT`, `-d ${formatCIDR(range)} -j ACCEPT`])
+    await ensureChain(run, 'nat', 'POSTROUTING', names.natChain, [`-s ${formatCIDR(range)} ! -d ${clusterCIDR} -j MASQUERADE`])
   }
 
   /** Each other node's range, by the backend that reaches it; nodes on this host and nodes not posting are left out. */
@@ -350,14 +349,18 @@ export function createNodeNetwork (c: NodeNetworkComponents): NodeNetwork {
  */
 export async function removeNetwork (node: string, run: CommandRunner = runCommand): Promise<void> {
   const names = networkNames(node)
-  const removeChain = async (table: string, parent: string, chain: string): Promise<void> => {
-    await run('iptables', ['-w', '-t', table, '-D', parent, '-j', chain]).catch(() => {})
-    await run('iptables', ['-w', '-t', table, '-F', chain]).catch(() => {})
-    await run('iptables', ['-w', '-t', table, '-X', chain]).catch(() => {})
-  }
-  await removeChain('filter', 'FORWARD', names.filterChain)
-  await removeChain('nat', 'POSTROUTING', names.natChain)
+  await removeChain(run, 'filter', 'FORWARD', names.filterChain)
+  await removeChain(run, 'nat', 'POSTROUTING', names.natChain)
+  await removeServiceChains(node, run)
   await run('ip', ['link', 'del', names.bridge]).catch(() => {})
   await removeOverlay(names.vxlan, run)
   await run('ip', ['route', 'flush', 'proto', ROUTE_PROTO]).catch(() => {})
+}
+
+/** Remove node `node`'s Service chains (proxy/kernel.ts) from this host; what is already gone is fine. */
+export async function removeServiceChains (node: string, run: CommandRunner = runCommand): Promise<void> {
+  const names = networkNames(node)
+  await removeChain(run, 'nat', ['PREROUTING', 'OUTPUT'], names.serviceChain)
+  await removeChain(run, 'nat', 'POSTROUTING', names.serviceMasqChain)
+  await removeChain(run, 'filter', 'FORWARD', names.serviceForwardChain)
 }

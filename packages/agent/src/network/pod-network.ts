@@ -100,7 +100,8 @@ export function createPodNetwork (c: PodNetworkComponents): PodNetwork {
       const st = c.node.state()
       if (st === undefined) throw new PodNetworkError(`the pod network is not ready: ${c.node.health().message ?? 'not set up yet'}`)
       const host = hostVethName(ip)
-      const outside = `link add ${host} type veth peer name eth0 netns ${pid}\nlink set ${host} master ${st.bridge} up\n`
+      // Hairpin: a pod's connection to a Service that lands on the pod itself goes back out of the port it came in by.
+      const outside = `link add ${host} type veth peer name eth0 netns ${pid}\nlink set ${host} master ${st.bridge} up\nlink set dev ${host} type bridge_slave hairpin on\n`
       try {
         try {
           await run('ip', ['-batch', '-'], outside)

@@ -7,6 +7,8 @@ import { eventCommand } from '@shoal/core/controllers/common.ts'
 import type { EventWriter } from '../kubelet/events.ts'
 import type { Logger } from '../log.ts'
 import type { ClusterIPs } from './cluster-ips.ts'
+import type { KernelForwarding } from './kernel.ts'
+import type { KernelService } from '@shoal/core/proxy/kernel-rules.ts'
 import { coalescing } from '../serial.ts'
 import { clusterCIDROf } from '../network/node-network.ts'
 import { parseCIDR } from '@shoal/core/network/cidr.ts'
@@ -40,6 +42,13 @@ export interface ProxyComponents {
   readonly store: () => ObjectStore
   readonly writeEvent: EventWriter
   readonly clusterIPs: ClusterIPs
+  /**
+   * The kernel path (kernel.ts), on a node on the pod network: Services
+   * whose ready backends all have pod IPs are DNATed by iptables, and the
+   * listeners below serve only what it does not take (a Service with
+   * ClientIP affinity, or with a backend off the pod network).
+   */
+  readonly kernel?: KernelForwarding
   readonly log: Logger
   readonly now?: () => number
 }
@@ -247,7 +256,12 @@ export function createServiceProxy (c: ProxyComponents): ServiceProxy {
     if (store !== watchedStore) {
       unwatch?.()
       const w = store.watch({ resource: 'services' }, () => { schedule() })
-      unwatch = w.ok ? w.stop : undefined
+      // The kernel's rules name the backends: they follow every change of the Endpoints.
+      const e = c.kernel !== undefined ? store.watch({ resource: 'endpoints' }, () => { schedule() }) : undefined
+      unwatch = () => {
+        if (w.ok) w.stop()
+        if (e?.ok === true) e.stop()
+      }
       watchedStore = store
       cache.clear()
     }
@@ -276,12 +290,27 @@ export function createServiceProxy (c: ProxyComponents): ServiceProxy {
         failed.set(l.key, { listener: l, message })
       }
     }))
+    // Should iptables fail, the listeners serve everything: slower, not broken.
+    await c.kernel?.sync(kernelServices(store), clusterCIDROf(store)).catch((err: Error) => { c.log.warn({ err: err.message }, 'could not write the Service rules') })
     const failing = failures()
     for (const f of failing) event(f.service, f.message)
     const current = new Set(failing.map(f => `${f.service}\u0000${f.message}`))
     for (const k of reported) if (!current.has(k)) reported.delete(k)
   }
   let staleIPs = new Set<string>()
+
+  /** What the kernel forwards: open listeners without affinity whose ready backends are all on the pod network. */
+  const kernelServices = (store: ObjectStore): KernelService[] => {
+    const out: KernelService[] = []
+    for (const o of open.values()) {
+      const l = o.listener
+      if (l.affinitySeconds !== undefined) continue
+      const backends = backendsOf(l)
+      if (backends.length === 0 || !backends.every(b => onPodNetwork(store, b.ip))) continue
+      out.push({ ip: l.ip, port: l.port, backends: backends.map(b => ({ ip: b.ip, port: b.port })) })
+    }
+    return out
+  }
 
   const syncs = coalescing(sync, err => { c.log.warn({ err: err.message }, 'service proxy sync failed') }, () => !stopped)
   const schedule = syncs.request
@@ -301,6 +330,7 @@ export function createServiceProxy (c: ProxyComponents): ServiceProxy {
       clearInterval(timer)
       unwatch?.()
       await syncs.idle()
+      await c.kernel?.remove().catch((err: Error) => { c.log.warn({ err: err.message }, 'could not remove the Service rules') })
       for (const o of [...open.values()]) {
         close(o)
         for (const s of o.sockets) s.destroy()
