@@ -94,13 +94,21 @@ export function createDockerRuntime (init: DockerRuntimeInit): ContainerRuntime 
     }
     if (info.Config.Labels?.[LABEL.node] !== node) return undefined
     const observed = toObserved(info)
-    if (observed?.role === 'sandbox' && observed.podIP !== undefined && info.Config.Labels[LABEL.podIP] === observed.podIP) sandboxIPs.set(observed.id, observed.podIP)
+    if (observed?.role === 'sandbox' && observed.podIP !== undefined && info.Config.Labels[LABEL.podIP] === observed.podIP && !sandboxIPs.has(observed.id)) {
+      sandboxIPs.set(observed.id, { ip: observed.podIP, made: 0 })
+    }
     return observed
   }
-  /** The pod-network address of each sandbox seen, so removing one frees its address. */
-  const sandboxIPs = new Map<string, string>()
+  /**
+   * The pod-network address of each sandbox seen or made, so removing one
+   * frees its address; `made` numbers the sandboxes this runtime created
+   * (0: found), so a list that began before one was made does not free it.
+   */
+  const sandboxIPs = new Map<string, { ip: string, made: number }>()
+  let made = 0
 
   const list = async (podUid?: string): Promise<ObservedContainer[]> => {
+    const madeBefore = made
     let summaries: Docker.ContainerInfo[]
     try {
       summaries = await docker.listContainers({ all: true, filters: { label: [nodeFilter, ...(podUid !== undefined ? [`${LABEL.podUid}=${podUid}`] : [])] } })
@@ -113,15 +121,20 @@ export function createDockerRuntime (init: DockerRuntimeInit): ContainerRuntime 
       const batch = await Promise.all(ids.slice(i, i + cfg.inspectConcurrency).map(inspect))
       for (const c of batch) if (c !== undefined) out.push(c)
     }
-    if (podUid === undefined && cfg.network !== undefined) await adoptNetwork(cfg.network, out)
+    if (podUid === undefined && cfg.network !== undefined) await adoptNetwork(cfg.network, out, madeBefore)
     return out
   }
 
-  /** After a full list: the addresses of the sandboxes that exist are held, and running ones forward their host ports again (after a restart). */
-  const adoptNetwork = async (network: PodNetwork, all: readonly ObservedContainer[]): Promise<void> => {
+  /**
+   * After a full list: the addresses of the sandboxes that exist are held
+   * (those listed, and those made since the list began), the others freed;
+   * running ones forward their host ports again (after a restart).
+   */
+  const adoptNetwork = async (network: PodNetwork, all: readonly ObservedContainer[], madeBefore: number): Promise<void> => {
     const sandboxes = all.filter(c => c.role === 'sandbox' && c.podIP !== undefined && sandboxIPs.has(c.id))
-    for (const id of [...sandboxIPs.keys()]) if (!sandboxes.some(c => c.id === id)) sandboxIPs.delete(id)
-    network.adopt(sandboxes.map(c => c.podIP!))
+    const listed = new Set(sandboxes.map(c => c.id))
+    for (const [id, s] of [...sandboxIPs]) if (!listed.has(id) && s.made <= madeBefore) sandboxIPs.delete(id)
+    network.adopt([...sandboxIPs.values()].map(s => s.ip))
     for (const c of sandboxes) {
       if (c.state !== 'running') network.hostPorts.close(c.podIP!)
       else if ((c.ports ?? []).length > 0) {
@@ -192,10 +205,10 @@ export function createDockerRuntime (init: DockerRuntimeInit): ContainerRuntime 
       if (statusOf(err) !== 404 && statusOf(err) !== 409) rethrow(err)
       if (statusOf(err) === 409) return
     }
-    const ip = sandboxIPs.get(id)
-    if (ip !== undefined) {
+    const s = sandboxIPs.get(id)
+    if (s !== undefined) {
       sandboxIPs.delete(id)
-      cfg.network?.release(ip)
+      cfg.network?.release(s.ip)
     }
   }
 
@@ -231,7 +244,7 @@ export function createDockerRuntime (init: DockerRuntimeInit): ContainerRuntime 
       await remove(existing.id)
       return await runSandbox(config)
     }
-    if (podIP !== undefined) sandboxIPs.set(id, podIP)
+    if (podIP !== undefined) sandboxIPs.set(id, { ip: podIP, made: ++made })
     try {
       await start(id)
       if (network !== undefined && podIP !== undefined) {
