@@ -122,7 +122,6 @@ export interface NodeNetwork {
 }
 
 const RESYNC_MS = 10_000 // a route or rule removed by hand comes back within this
-const RETRY_MS = 1000 // a sync that failed is tried again this soon
 
 type Rec = Record<string, unknown>
 const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v)
@@ -310,31 +309,17 @@ export function createNodeNetwork (c: NodeNetworkComponents): NodeNetwork {
       await syncRoutes(store, internalIP(self), range)
       state = { range, gateway: gatewayOf(range), bridge: names.bridge, clusterCIDR }
       setHealth({ ready: true })
-      setUp = true
     } catch (err) {
-      // Until the network was first set up, a failure within the grace counts as starting: iptables
-      // and iproute2 calls of agents starting together on one host can fail once, and are retried soon.
-      const starting = !setUp && Date.now() - startedAt < POD_RANGE_GRACE_MS
-      setHealth({ ready: false, ...(starting ? { starting } : {}), message: `pod network: ${(err as Error).message}` })
+      setHealth({ ready: false, message: `pod network: ${(err as Error).message}` })
       throw err
     }
   }
-  let setUp = false
-  let startedAt = Date.now()
-  let retry: ReturnType<typeof setTimeout> | undefined
 
-  const runner = coalescing(sync, err => {
-    log.debug({ err: err.message }, 'pod network sync failed')
-    // Tried again soon, not only at the next resync.
-    clearTimeout(retry)
-    retry = setTimeout(() => { runner.request() }, RETRY_MS)
-    retry.unref()
-  }, () => !stopped)
+  const runner = coalescing(sync, err => log.debug({ err: err.message }, 'pod network sync failed'), () => !stopped)
 
   return {
     start () {
       stopped = false
-      startedAt = Date.now()
       runner.request()
       timer = setInterval(() => runner.request(), c.resyncMs ?? RESYNC_MS)
       timer.unref()
@@ -342,7 +327,6 @@ export function createNodeNetwork (c: NodeNetworkComponents): NodeNetwork {
     async stop () {
       stopped = true
       clearInterval(timer)
-      clearTimeout(retry)
       unwatch?.()
       unwatch = undefined
       watched = undefined
