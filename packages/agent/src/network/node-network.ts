@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises'
 import { networkInterfaces } from 'node:os'
 import type { KubeObject, ObjectStore } from '@shoal/core'
 import { gatewayOf } from '@shoal/core/network/ipam.ts'
-import { formatCIDR, isNetworkAddress, parseCIDR, parseIPv4, type Cidr } from '@shoal/core/network/cidr.ts'
+import { firstOf, formatCIDR, isNetworkAddress, parseCIDR, parseIPv4, type Cidr } from '@shoal/core/network/cidr.ts'
 import { CLUSTER_CONFIG, POD_CIDR_DEFAULTS } from '@shoal/core/store/pod-cidrs.ts'
 import { runCommand, type CommandRunner } from './command.ts'
 import { ensureChain, removeChain } from './iptables.ts'
@@ -145,8 +145,6 @@ export function clusterCIDROf (store: ObjectStore): string {
   return typeof spec.clusterCIDR === 'string' && spec.clusterCIDR !== '' ? spec.clusterCIDR : POD_CIDR_DEFAULTS.clusterCIDR
 }
 
-const maskOf = (prefix: number): number => prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0
-
 /**
  * Where `ip` is for this host: one of its own addresses (loopback included:
  * an agent on 127.0.0.x shares this host's network stack), on a link it
@@ -164,7 +162,7 @@ export function placeOf (ip: string, interfaces: ReturnType<typeof networkInterf
       if (a.internal || name.startsWith('shoal-')) continue
       const mine = parseIPv4(a.address)
       const prefix = Number(a.cidr?.split('/')[1] ?? 32)
-      if (mine !== undefined && ((mine & maskOf(prefix)) >>> 0) === ((n & maskOf(prefix)) >>> 0)) link = true
+      if (mine !== undefined && firstOf({ address: mine, prefix }) === firstOf({ address: n, prefix })) link = true
     }
   }
   return link ? 'link' : 'far'
