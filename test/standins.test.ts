@@ -1,45 +1,49 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
-import { promisify } from 'node:util'
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { removeNodeContainers, scratchDir, shoal, type RunResult } from './helpers/agents.ts'
+import { scratchDir, shoal, type RunResult } from './helpers/agents.ts'
+import { LAB_IMAGES, Lab } from './lab/lab.ts'
+import { containsCIDR, parseCIDR } from '@shoal/core/network/cidr.ts'
 import { waitFor } from './helpers/wait.ts'
 import { fetchBody, hostnameWebDeployment } from './helpers/cluster.ts'
 
-const run = promisify(execFile)
 type Json = any
+
+/**
+ * What the agent's pod network needs in a container (everything a
+ * privileged one has but CAP_SYS_RESOURCE, which this machine cannot grant):
+ * links, addresses and rules (NET_ADMIN), entering the sandboxes' network
+ * namespaces by their pids (SYS_ADMIN, SYS_PTRACE), and the usual root file
+ * and process rights.
+ */
+const AGENT_CAPS = ['NET_ADMIN', 'NET_RAW', 'SYS_ADMIN', 'SYS_PTRACE', 'SYS_CHROOT', 'CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'SETGID', 'SETUID', 'KILL', 'MKNOD']
 
 
 const isReady = (o: Json): boolean => (o.status?.conditions ?? []).some((c: Json) => c.type === 'Ready' && c.status === 'True')
 
 /**
- * The install path of issue 8 on three stand-in VMs: containers of
- * shoal-test/standin:1 with their own hostname and address on a private
- * Docker network the test makes, each provisioned by vagrant/install.sh from
- * the checkout, the agent run as the unit says by a systemctl stand-in
- * (test/standin/systemctl: no init system runs in the unprivileged
- * containers these machines allow, nor a Docker engine of their own). So
- * the agents drive the host's engine through its socket, and publish their
- * pods' ports on the network's gateway (--publish-address), which every
- * stand-in reaches. The first stand-in starts the cluster, the others join
- * with its token; a deployment exposed as a LoadBalancer answers through
- * each stand-in's address; one stand-in stopped, its pods move.
+ * The install path of issue 8 on three stand-in VMs, on the lab (test/lab):
+ * stand-in k is a container of shoal-test/standin:1 on lab host k's own
+ * engine, in that host's network namespace (--network host) with its own
+ * hostname and files, provisioned by vagrant/install.sh from the checkout.
+ * The agent is run as the unit says by a systemctl stand-in
+ * (test/standin/systemctl: no init system runs in these containers; the
+ * machine allows no privileged ones, so the container gets the capabilities
+ * the agent's pod network needs one by one). Each agent drives its own
+ * host's engine through its socket and puts its pods on the pod network, as
+ * on a VM. The first stand-in starts the cluster, the others join with its
+ * token; a deployment exposed as a LoadBalancer answers through each
+ * stand-in's address; one stand-in's host powered off, its pods move.
  */
 describe('three stand-in VMs provisioned by install.sh', () => {
   const scratch = scratchDir('standins')
   const repo = new URL('..', import.meta.url).pathname
-  const net = `shoal-standins-${process.pid}`
-  const subnet = '172.29.214'
-  const gateway = `${subnet}.1`
-  const vms = [1, 2, 3].map(i => ({ name: `standin-${i}`, container: `shoal-standin-${i}-${process.pid}`, ip: `${subnet}.${10 + i}` }))
+  let lab: Lab
+  const vms = [1, 2, 3].map(k => ({ k, name: `standin-${k}`, container: `shoal-standin-${k}`, get ip (): string { return lab.host(k).ip } }))
   const [vm1, vm2, vm3] = vms as [typeof vms[0], typeof vms[0], typeof vms[0]]
   const kubeconfig = join(scratch.path, 'kubeconfig')
-  const inVM = async (vm: typeof vm1, script: string): Promise<string> => {
-    const { stdout } = await run('docker', ['exec', vm.container, 'bash', '-c', script], { maxBuffer: 16 * 1024 * 1024 })
-    return stdout
-  }
+  const inVM = async (vm: typeof vm1, script: string): Promise<string> => await lab.docker(vm.k, ['exec', vm.container, 'bash', '-c', script])
   const sh = async (args: readonly string[]): Promise<RunResult> => {
     const r = await shoal([...args, '--kubeconfig', kubeconfig], { timeoutMs: 60_000 })
     assert.equal(r.code, 0, `shoal ${args.join(' ')}: ${r.stderr}`)
@@ -47,26 +51,26 @@ describe('three stand-in VMs provisioned by install.sh', () => {
   }
   const getJson = async (what: string): Promise<Json> => JSON.parse((await sh(['get', ...what.split(' '), '-o', 'json'])).stdout)
   const install = async (vm: typeof vm1, args: string): Promise<void> => {
-    await inVM(vm, `bash /src/vagrant/install.sh --source /src --copy-node-modules --name ${vm.name} --bind ${vm.ip} --env SHOAL_PUBLISH_ADDRESS=${gateway} ${args}`)
+    await inVM(vm, `bash /src/vagrant/install.sh --source /src --copy-node-modules --name ${vm.name} --bind ${vm.ip} ${args}`)
   }
 
   before(async () => {
-    await run('bash', [new URL('./images/build.sh', import.meta.url).pathname])
-    await run('docker', ['network', 'create', '--subnet', `${subnet}.0/24`, net])
+    lab = await Lab.up(3, { agents: false, images: [...LAB_IMAGES, 'shoal-test/standin:1'] })
     for (const vm of vms) {
       const bin = join(scratch.path, `${vm.name}-bin`)
       mkdirSync(bin)
       copyFileSync(new URL('./standin/systemctl', import.meta.url).pathname, join(bin, 'systemctl'))
-      await run('docker', ['run', '-d', '--rm', '--name', vm.container, '--hostname', vm.name, '--network', net, '--ip', vm.ip, '--cap-add', 'NET_ADMIN',
-        '-v', '/usr:/usr:ro', '-v', `${bin}:/usr/local/bin`, '-v', '/var/run/docker.sock:/var/run/docker.sock', '-v', `${repo}:/src:ro`,
+      await lab.docker(vm.k, ['run', '-d', '--name', vm.container, '--hostname', vm.name, '--network', 'host', '--pid', 'host',
+        ...AGENT_CAPS.flatMap(c => ['--cap-add', c]),
+        '--security-opt', 'seccomp=unconfined', '--security-opt', 'apparmor=unconfined', '--security-opt', 'systempaths=unconfined',
+        '-v', '/usr:/usr:ro', '-v', `${bin}:/usr/local/bin`, '-v', `${lab.host(vm.k).layout.dockerSock}:/var/run/docker.sock`, '-v', `${repo}:/src:ro`,
         'shoal-test/standin:1', 'sleep', 'infinity'])
     }
   })
 
   after(async () => {
-    await Promise.all(vms.map(async vm => await run('docker', ['rm', '-f', vm.container]).catch(() => {})))
-    await Promise.all(vms.map(async vm => await removeNodeContainers(vm.name)))
-    await run('docker', ['network', 'rm', net]).catch(() => {})
+    // The stand-ins, their agents and pods all live in the hosts' engines: the lab takes them with it.
+    await lab?.down()
     scratch.remove()
   })
 
@@ -92,6 +96,13 @@ describe('three stand-in VMs provisioned by install.sh', () => {
       const items = (await getJson('pods -l app=web')).items as Json[]
       return items.length === 3 && items.every(isReady) && new Set(items.map(p => p.spec.nodeName)).size === 3 ? items : false
     }, { timeoutMs: 90_000, intervalMs: 500 })
+    // On the pod network, as on VMs: each pod's IP is in its node's range, not the stand-in's own address.
+    const nodes = (await getJson('nodes')).items as Json[]
+    for (const p of pods) {
+      const range = parseCIDR(nodes.find(n => n.metadata.name === p.spec.nodeName)?.spec?.podCIDR ?? '')
+      const ip = parseCIDR(`${String(p.status.podIP)}/32`)
+      assert.ok(range !== undefined && ip !== undefined && containsCIDR(range, ip), `pod ${String(p.metadata.name)} at ${String(p.status.podIP)}: not in its node's pod range`)
+    }
     await sh(['expose', 'deployment', 'web', '--type=LoadBalancer', '--port=8080'])
     const names = pods.map(p => p.metadata.name).sort()
     for (const vm of vms) {
@@ -103,8 +114,8 @@ describe('three stand-in VMs provisioned by install.sh', () => {
     }
   })
 
-  it('a stand-in stopped: its pods run again on the other two, and the service answers there', async () => {
-    await run('docker', ['stop', '-t', '1', vm3.container])
+  it('a stand-in powered off: its pods run again on the other two, and the service answers there', async () => {
+    await lab.kill(vm3.k)
     const moved = await waitFor('three Ready pods on the other two stand-ins', async () => {
       const items = (await getJson('pods -l app=web')).items as Json[]
       return items.length === 3 && items.every(isReady) && items.every(p => p.spec.nodeName !== vm3.name) ? items : false

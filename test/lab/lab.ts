@@ -26,6 +26,13 @@ export interface LabOptions {
   /** More environment for every agent (SHOAL_LOG_LEVEL is info unless given). */
   agentEnv?: Readonly<Record<string, string>>
   images?: readonly string[]
+  /**
+   * False: boot the hosts' engines (with the images) but start no agents;
+   * the test brings its own, e.g. installed by vagrant/install.sh in a
+   * container on the host's engine. `start` after `kill` then boots the
+   * engine alone too. Default true.
+   */
+  agents?: boolean
   /** Progress, one line at a time (the CLI prints it). */
   log?: (line: string) => void
 }
@@ -81,6 +88,7 @@ export class Lab {
       hosts: n,
       agentArgs: opts.agentArgs ?? [],
       agentEnv: opts.agentEnv ?? {},
+      agents: opts.agents ?? true,
       partition: [],
       hadRunContainerd: existsSync('/run/containerd'),
       hadNetnsMount: isMountPoint('/run/netns')
@@ -92,11 +100,14 @@ export class Lab {
       const tar = join(dir, 'images.tar')
       log(`booting ${n} hosts`)
       await settleAll([saveImages(opts.images ?? LAB_IMAGES, tar), ...lab.hosts.map(async h => await h.boot(BRIDGE))])
+      const load = lab.hosts.map(async h => await h.docker(['load', '--quiet', '--input', tar]))
+      if (!lab.#agents) {
+        log('loading images into every engine (no agents)')
+        await settleAll(load)
+        return lab
+      }
       log('loading images into every engine and starting the agents: host 1 creates the cluster, the others join it')
-      await settleAll([
-        ...lab.hosts.map(async h => await h.docker(['load', '--quiet', '--input', tar])),
-        lab.#startClusterAgents()
-      ])
+      await settleAll([...load, lab.#startClusterAgents()])
       log('waiting for every node to be Ready')
       await lab.waitReady()
       return lab
@@ -129,6 +140,9 @@ export class Lab {
     const token = encodeToken(cluster)
     await settleAll(rest.map(async h => await h.agent.start(['--join', first!.ip, '--token', token, ...agentArgs], agentEnv)))
   }
+
+  /** Whether the lab runs its own agents on the hosts (LabOptions.agents). */
+  get #agents (): boolean { return this.#state.agents !== false }
 
   host (k: number): LabHost {
     const h = this.hosts[k - 1]
@@ -174,7 +188,7 @@ export class Lab {
     const h = this.host(k)
     if (h.cgroup.pids().length > 0) throw new Error(`host ${k} is running: \`kill ${k}\` it first (or start-agent ${k} for its agent alone)`)
     await h.boot(this.#bridgeOf(k))
-    await h.agent.start(this.#state.agentArgs, this.#state.agentEnv)
+    if (this.#agents) await h.agent.start(this.#state.agentArgs, this.#state.agentEnv)
   }
 
   /** Stop host k's agent only (SIGKILL: a crash; SIGTERM: a graceful stop); resolves when it is gone. */
@@ -186,6 +200,7 @@ export class Lab {
 
   /** Start host k's agent again from its data dir: it rejoins by itself. */
   async startAgent (k: number): Promise<void> {
+    if (!this.#agents) throw new Error('this lab runs no agents of its own (brought up with agents: false)')
     await this.host(k).agent.start(this.#state.agentArgs, this.#state.agentEnv)
   }
 

@@ -11,6 +11,8 @@ export interface LabState {
   /** Extra `shoal agent` flags and environment of every host, reused when an agent starts again. */
   readonly agentArgs: readonly string[]
   readonly agentEnv: Readonly<Record<string, string>>
+  /** False for hosts without the lab's own agents (engines only): a test runs agents there itself. Absent means true. */
+  readonly agents?: boolean
   /** Hosts currently split off onto the second bridge; empty when healed. */
   readonly partition: readonly number[]
   /**
