@@ -332,8 +332,9 @@ async function removeEngineContainers (docker: Docker): Promise<void> {
  * What the engine itself needs for BURST containers started at once through
  * its API, with no orchestrator in between: one container each on the
  * default bridge (what a swarm task is), and a pod's pair each (a sandbox
- * on the bridge holding the network namespace, and the app container
- * joining it, as Shoal and Kubernetes' dockershim run a pod). The time
+ * with Docker's network `none` holding the network namespace, which Shoal
+ * wires itself, and the app container joining it, as Shoal and Kubernetes'
+ * dockershim run a pod of one container). The time
  * until the last `start` returned, ms.
  */
 async function engineBench (lines: string[], docker: Docker): Promise<EngineFigures> {
@@ -350,9 +351,10 @@ async function engineBench (lines: string[], docker: Docker): Promise<EngineFigu
     await removeEngineContainers(docker)
     const single = await timed(async i => { await (await docker.createContainer(app(i, { NetworkMode: 'bridge' }))).start() })
     const pairs = await timed(async i => {
-      const sandbox = await docker.createContainer({ Image: PAUSE_IMAGE, Hostname: `engine-${i}`, Labels: labels, StopSignal: 'SIGKILL', HostConfig: { NetworkMode: 'bridge', IpcMode: 'shareable' } })
+      // As Shoal runs a pod of one container (docker-spec.ts): each with an IPC namespace of its own.
+      const sandbox = await docker.createContainer({ Image: PAUSE_IMAGE, Hostname: `engine-${i}`, Labels: labels, StopSignal: 'SIGKILL', HostConfig: { NetworkMode: 'none', IpcMode: 'private' } })
       await sandbox.start()
-      await (await docker.createContainer(app(i, { NetworkMode: `container:${sandbox.id}`, IpcMode: `container:${sandbox.id}` }))).start()
+      await (await docker.createContainer(app(i, { NetworkMode: `container:${sandbox.id}`, IpcMode: 'private' }))).start()
     })
     lines.push(`the engine alone, ${BURST} at once through its API: one container each on the bridge (a swarm task's shape) all running after ${ms(single)} ms; a pod's sandbox and app container each, ${ms(pairs)} ms`)
     return { single, pairs }

@@ -87,7 +87,7 @@ export function sandboxCreateOptions (node: string, image: string, c: SandboxCon
     HostConfig: {
       NetworkMode: podIP !== undefined ? 'none' : 'bridge',
       PortBindings: bindings,
-      IpcMode: 'shareable',
+      IpcMode: c.sharedIpc ? 'shareable' : 'private',
       RestartPolicy: { Name: 'no' }
     }
   }
@@ -135,7 +135,7 @@ export function appCreateOptions (node: string, sandboxId: string, c: ContainerC
     StopTimeout: c.stopTimeoutSeconds,
     HostConfig: {
       NetworkMode: `container:${sandboxId}`,
-      IpcMode: `container:${sandboxId}`,
+      IpcMode: c.sharedIpc ? `container:${sandboxId}` : 'private',
       Binds: c.mounts.map(m => `${m.source}:${m.target}${m.readOnly ? ':ro' : ''}`),
       Tmpfs: tmpfs,
       RestartPolicy: { Name: 'no' },

@@ -41,8 +41,8 @@ async function readAll (stream: Readable): Promise<string> {
   return text
 }
 
-function sandboxConfig (podName: string, ports: SandboxConfig['ports'] = []): SandboxConfig {
-  return { podUid: randomUUID(), namespace: 'default', podName, hostname: podName, hostIP: '127.0.0.1', ports }
+function sandboxConfig (podName: string, ports: SandboxConfig['ports'] = [], sharedIpc = true): SandboxConfig {
+  return { podUid: randomUUID(), namespace: 'default', podName, hostname: podName, hostIP: '127.0.0.1', ports, sharedIpc }
 }
 
 function appConfig (sandbox: SandboxConfig, containerName: string, extra: Partial<ContainerConfig> = {}): ContainerConfig {
@@ -59,6 +59,7 @@ function appConfig (sandbox: SandboxConfig, containerName: string, extra: Partia
     tty: false,
     stdin: false,
     stopTimeoutSeconds: 1,
+    sharedIpc: sandbox.sharedIpc,
     ...extra
   }
 }
@@ -181,6 +182,21 @@ describe('docker runtime (real engine)', () => {
     assert.notEqual((await execText(rt, client, ['touch', '/shared/nope'])).exitCode, 0, 'read-only mount')
     assert.equal((await execText(rt, client, ['hostname'])).stdout, 'web-1\n')
     assert.match((await execText(rt, client, ['grep', ' /scratch ', '/proc/mounts'])).stdout, /^tmpfs \/scratch tmpfs .*size=1024k/)
+    const ipc = async (id: string): Promise<string> => (await execText(rt, id, ['readlink', '/proc/self/ns/ipc'])).stdout
+    assert.match(await ipc(client), /^ipc:\[\d+\]\n$/)
+    assert.equal(await ipc(client), await ipc(web), 'one IPC namespace for the pod\'s containers')
+  })
+
+  it('gives a pod of one container an IPC namespace of its own, not a shareable one in the sandbox', async () => {
+    const one = sandboxConfig('solo-1', [], false)
+    const sb = await rt.runSandbox(one)
+    const app = await rt.createContainer(sb.id, appConfig(one, 'main', { command: ['sleep', '3600'] }))
+    await rt.startContainer(app)
+    assert.equal((await docker.getContainer(sb.id).inspect()).HostConfig.IpcMode, 'private')
+    assert.equal((await docker.getContainer(app).inspect()).HostConfig.IpcMode, 'private')
+    const inApp = (await execText(rt, app, ['readlink', '/proc/self/ns/ipc'])).stdout
+    assert.notEqual(inApp, (await execText(rt, client, ['readlink', '/proc/self/ns/ipc'])).stdout)
+    assert.equal((await execText(rt, app, ['hostname'])).stdout, 'solo-1\n', 'the network and hostname are still the sandbox\'s')
   })
 
   it('publishes the port on hostIP', async () => {

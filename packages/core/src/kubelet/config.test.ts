@@ -72,8 +72,15 @@ describe('sandboxConfigFor', () => {
         { containerName: 'web', name: 'http', containerPort: 80, protocol: 'TCP' },
         { containerName: 'web', containerPort: 53, protocol: 'UDP', hostPort: 5353 },
         { containerName: 'side', containerPort: 9000, protocol: 'TCP' }
-      ]
+      ],
+      sharedIpc: true
     })
+  })
+  it('shares IPC only when the pod has more than one container, init containers counted', () => {
+    assert.equal(sandboxConfigFor(pod({ containers: [{ name: 'web', image: 'x' }] }), '10.0.0.1').sharedIpc, false)
+    assert.equal(sandboxConfigFor(pod({ containers: [{ name: 'web', image: 'x' }], initContainers: [{ name: 'init', image: 'x' }] }), '10.0.0.1').sharedIpc, true)
+    assert.equal(config([{ name: 'web', image: 'x' }]).sharedIpc, false)
+    assert.equal(config([{ name: 'web', image: 'x' }, { name: 'side', image: 'x' }]).sharedIpc, true)
   })
   it('hostname: spec.hostname, else the name cut to 63 without a trailing dash', () => {
     assert.equal(podHostname(pod({ hostname: 'db-0' })), 'db-0')
@@ -92,7 +99,7 @@ describe('containerConfigFor', () => {
     assert.deepEqual(c, {
       podUid: 'uid-1', namespace: 'default', podName: 'web-1', containerName: 'web', attempt: 0, image: 'nginx:1',
       command: ['sh', '-c'], args: ['echo hi $(MSG) $(NOPE)'], env: ['MSG=hi'], workingDir: '/srv', mounts: [], tmpfs: [],
-      cpuLimitMilli: 500, memoryLimitBytes: 128 * 2 ** 20, cpuRequestMilli: 500, tty: true, stdin: true, stopTimeoutSeconds: 5
+      cpuLimitMilli: 500, memoryLimitBytes: 128 * 2 ** 20, cpuRequestMilli: 500, tty: true, stdin: true, stopTimeoutSeconds: 5, sharedIpc: false
     })
   })
   it('a cpu request wins over the limit; no resources, no fields; grace defaults to 30', () => {

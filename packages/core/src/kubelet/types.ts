@@ -64,6 +64,8 @@ export interface SandboxConfig extends PodRef {
   readonly hostIP: string
   /** Every containerPort of every container; hostPort undefined: the runtime picks a free one. */
   readonly ports: ReadonlyArray<{ readonly containerName: string, readonly name?: string, readonly containerPort: number, readonly protocol: 'TCP' | 'UDP', readonly hostPort?: number }>
+  /** The pod has more than one container (init containers count): they share the sandbox's IPC namespace (sharedIpcOf). */
+  readonly sharedIpc: boolean
 }
 
 /** A bind mount of a pod volume (emptyDir: a directory the agent made for the pod; hostPath: the given path). */
@@ -97,6 +99,8 @@ export interface ContainerConfig extends PodRef {
   readonly stdin: boolean
   /** spec.terminationGracePeriodSeconds, which a stop honours. */
   readonly stopTimeoutSeconds: number
+  /** The container joins the sandbox's IPC namespace (the pod has others it shares it with); else it has its own. */
+  readonly sharedIpc: boolean
 }
 
 /** Why an image is not there to run: the container's waiting reason and message. */
