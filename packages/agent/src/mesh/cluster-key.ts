@@ -3,6 +3,7 @@ import { byteStream } from '@libp2p/utils'
 import type { AbortOptions, ConnectionProtector, MessageStream } from '@libp2p/interface'
 import { timingSafeEqual } from 'node:crypto'
 import { pnetKey, type ClusterSecret } from '../cluster/token.ts'
+import { freeCiphers, sliceXSalsa20Updates } from './xsalsa20-slices.ts'
 
 /**
  * Sent by both sides right after the pre-shared-key stream starts. Under the
@@ -31,6 +32,8 @@ class CheckedPreSharedKey implements ConnectionProtector {
 
   async protect (connection: MessageStream, options?: AbortOptions): Promise<MessageStream> {
     const boxed = await this.#inner.protect(connection, options)
+    // pnet never frees the connection's two ciphers: their state stays in xsalsa20's memory, which holds only so many (xsalsa20-slices.ts).
+    boxed.addEventListener('close', () => { freeCiphers(boxed) }, { once: true })
     const bytes = byteStream(boxed)
     const [theirs] = await Promise.all([
       bytes.read({ bytes: CLUSTER_CHECK.length, ...options }),
@@ -46,6 +49,7 @@ class CheckedPreSharedKey implements ConnectionProtector {
 }
 
 export function clusterKeyProtector (cluster: ClusterSecret): () => ConnectionProtector {
+  sliceXSalsa20Updates()
   const inner = preSharedKey({ psk: pnetKey(cluster) })
   return () => new CheckedPreSharedKey(inner())
 }
