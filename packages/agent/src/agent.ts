@@ -25,6 +25,9 @@ import { statusFor } from './api/status.ts'
 import { ClusterMismatchError, ConflictError, DataDirBusyError, JoinFailedError, ShoalError } from './errors.ts'
 import type { Logger } from './log.ts'
 import { VERSION } from './version.ts'
+import Docker from 'dockerode'
+import { createClusterImages, type ClusterImages } from './images/images.ts'
+import { dockerImageStore, serveImages, type ImageServer, type ImageStore } from './images/transfer.ts'
 import { createServiceProxy, type ServiceProxy } from './proxy/proxy.ts'
 import { createKernelForwarding } from './proxy/kernel.ts'
 import { loopbackClusterIPs } from './proxy/cluster-ips.ts'
@@ -63,6 +66,10 @@ interface Session {
   /** The pod network (--pod-network=shoal): this node's bridge, rules and routes, and its pods' addresses. */
   readonly nodeNetwork: NodeNetwork | undefined
   readonly podNetwork: PodNetwork | undefined
+  /** The cluster as its own registry mirror: this engine's images reported and served, others' fetched. */
+  readonly images: ClusterImages
+  readonly imageStore: ImageStore
+  imageServer?: ImageServer
 }
 
 /**
@@ -209,6 +216,19 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
         }
       }
     }
+    const runtime = createDockerRuntime({ node: config.name, socketPath: config.dockerSocket, log: kubeletLog, ...(podNetwork !== undefined ? { network: podNetwork } : {}) })
+    const imageStore = dockerImageStore(new Docker({ socketPath: config.dockerSocket }))
+    const images = createClusterImages({
+      node: config.name,
+      mesh: mesh.node,
+      runtime,
+      imageStore,
+      store: () => store.local,
+      write: async cmd => await store.write(cmd),
+      members: () => members.list(),
+      tmpDir: joinPath(config.dataDir, 'image-transfers'),
+      log: log.child({ module: 'images' })
+    })
     const kubelet = createKubelet({
       current: async signal => { await (caughtUp ??= untilCurrent(signal)) },
       node: config.name,
@@ -218,7 +238,8 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
       capacity: { cpuMilli: availableParallelism() * 1000, memoryBytes: totalmem() },
       store: () => store.local,
       writeEvent: async cmd => await store.write(cmd),
-      runtime: createDockerRuntime({ node: config.name, socketPath: config.dockerSocket, log: kubeletLog, ...(podNetwork !== undefined ? { network: podNetwork } : {}) }),
+      runtime,
+      images,
       report: changes => { reporter.report(changes) },
       reportFull: all => { reporter.reportFull(all).catch(() => {}) },
       log: kubeletLog,
@@ -233,7 +254,7 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
       return { ...describe?.(), runtime: withNetwork(kubelet.health(), nodeNetwork?.health()), ...(failures.length > 0 ? { proxy: { failures } } : {}) }
     }
     const podIOFor = podIOResolver({ node: mesh.node, self: config.name, local: kubelet.podIO, members: () => members.list() })
-    return { cluster, mesh, members, raft, control, podStatus, kubelet, reporter, podIOFor, proxy, nodeNetwork, podNetwork }
+    return { cluster, mesh, members, raft, control, podStatus, kubelet, reporter, podIOFor, proxy, nodeNetwork, podNetwork, images, imageStore }
   }
 
   const startSession = async (s: Session): Promise<void> => {
@@ -242,6 +263,8 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
     s.control.start()
     s.podStatus.start()
     s.podIOServer = await servePodIO(s.mesh.node, s.kubelet.podIO, log.child({ module: 'pod-io' }))
+    s.imageServer = await serveImages(s.mesh.node, s.imageStore, log.child({ module: 'images' }))
+    s.images.start()
     s.nodeNetwork?.start()
     await s.kubelet.start()
     s.proxy.start()
@@ -298,6 +321,8 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
     if (removeContainers) await s.nodeNetwork?.teardown().catch((err: Error) => log.warn({ err: err.message }, 'pod network teardown failed'))
     await s.reporter.stop().catch(() => {})
     await s.podIOServer?.stop()
+    await s.imageServer?.stop()
+    await s.images.stop()
     await s.podStatus.stop()
     await s.control.stop()
     await s.raft.stop().catch((err: Error) => log.warn({ err: err.message }, 'raft stop failed'))

@@ -6,6 +6,7 @@ import { runAgent, type AgentFlags } from './commands/agent.ts'
 import { joinCluster, leaveCluster, listMembers, printKubeconfig, printToken } from './commands/cluster.ts'
 import { registerReadCommands } from './commands/read.ts'
 import { registerWriteCommands } from './commands/write.ts'
+import { registerImageCommands } from './commands/images.ts'
 
 const cli = cac('shoal')
 const dataDirHelp = 'agent data dir (env SHOAL_DATA_DIR; default /var/lib/shoal as root, else ~/.shoal)'
@@ -83,6 +84,7 @@ cli.command('kubeconfig', 'Print the admin kubeconfig of the local agent (for ku
 
 registerReadCommands(cli)
 registerWriteCommands(cli)
+registerImageCommands(cli)
 
 cli.help()
 cli.version(VERSION)

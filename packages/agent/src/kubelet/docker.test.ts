@@ -13,7 +13,7 @@ import { createDockerRuntime } from './docker.ts'
 import { ContainerError, RuntimeDownError, type ContainerRuntime } from './runtime.ts'
 import { LABEL, milliCpuToShares, toSecond } from './docker-spec.ts'
 import { createDemuxer } from './docker-stream.ts'
-import { parseImageRef, withDefaultTag } from './image-ref.ts'
+import { parseImageRef, withDefaultTag } from '@shoal/core/images/ref.ts'
 import { ensurePauseImage, pauseElf } from './pause-image.ts'
 
 /**

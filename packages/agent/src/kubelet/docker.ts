@@ -1,12 +1,13 @@
 import { PassThrough, type Duplex, type Readable } from 'node:stream'
 import Docker from 'dockerode'
 import type { ContainerConfig, ImageProblem, ObservedContainer, SandboxConfig } from '@shoal/core/kubelet/types.ts'
+import type { EngineImage } from '@shoal/core/images/inventory.ts'
 import type { Logger } from '@shoal/core/logger.ts'
 import { ContainerError, RuntimeDownError, type ContainerRuntime, type ExecOptions, type ExecSession, type LogOptions } from './runtime.ts'
 import { appCreateOptions, LABEL, sandboxCreateOptions, toObserved } from './docker-spec.ts'
 import { createEventWatch } from './docker-events.ts'
 import { createDemuxer, followProgress } from './docker-stream.ts'
-import { parseImageRef, withDefaultTag } from './image-ref.ts'
+import { parseImageRef, withDefaultTag } from '@shoal/core/images/ref.ts'
 import { ensurePauseImage, PAUSE_IMAGE } from './pause-image.ts'
 import type { PodNetwork } from '../network/pod-network.ts'
 
@@ -173,6 +174,35 @@ export function createDockerRuntime (init: DockerRuntimeInit): ContainerRuntime 
       return true
     } catch (err) {
       if (statusOf(err) === 404) return false
+      return rethrow(err)
+    }
+  }
+
+  const imageID = async (image: string): Promise<string | undefined> => {
+    const ref = parseImageRef(image)
+    if ('invalid' in ref) return undefined
+    try {
+      return (await docker.getImage(withDefaultTag(ref)).inspect()).Id
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined
+      return rethrow(err)
+    }
+  }
+
+  const images = async (): Promise<EngineImage[]> => {
+    try {
+      return (await docker.listImages()).map(i => ({ id: i.Id, tags: i.RepoTags ?? [], sizeBytes: i.Size }))
+    } catch (err) {
+      return rethrow(err)
+    }
+  }
+
+  const tagImage = async (id: string, image: string): Promise<void> => {
+    const ref = parseImageRef(image)
+    if ('invalid' in ref || ref.digest !== undefined) throw new Error(`cannot tag an image as ${JSON.stringify(image)}`)
+    try {
+      await docker.getImage(id).tag({ repo: ref.name, tag: ref.tag ?? 'latest' })
+    } catch (err) {
       return rethrow(err)
     }
   }
@@ -405,6 +435,9 @@ export function createDockerRuntime (init: DockerRuntimeInit): ContainerRuntime 
     list,
     inspect,
     ensureImage,
+    imageID,
+    images,
+    tagImage,
     runSandbox,
     createContainer: async (sandboxId: string, config: ContainerConfig) => await create(appCreateOptions(node, sandboxId, config)),
     startContainer: start,

@@ -4,8 +4,8 @@ import { isDeepStrictEqual } from 'node:util'
 import { ShoalError, type KubeObject, type ObjectStore } from '@shoal/core'
 import type { RuntimeHealth } from '@shoal/core/members/types.ts'
 import {
-  admitPod, createdEvent, imageFailedEvents, newestFirst, orphans, planPod, podSpecOf, podStatus, pulledEvent, pullingEvent, startedEvent, startFailedEvent,
-  type BackoffConfig, type KubeletEvent, type ObservedContainer, type PodAction, type PodMemory, type PodStatus
+  admitPod, clusterCopyEvent, createdEvent, imageFailedEvents, pulledFromNodeEvent, newestFirst, orphans, planPod, podSpecOf, podStatus, pulledEvent, pullingEvent, startedEvent, startFailedEvent,
+  type BackoffConfig, type ImageProblem, type KubeletEvent, type ObservedContainer, type PodAction, type PodMemory, type PodStatus
 } from '@shoal/core/kubelet/index.ts'
 import { ContainerError, RuntimeDownError, type ContainerRuntime } from './runtime.ts'
 import { containerNotRunning, containerNotValid, containerWaiting, noPreviousContainer, podNotRunningHere, type PodIO } from './pod-io.ts'
@@ -14,6 +14,8 @@ import { coalescing, type Coalescing } from '../serial.ts'
 import { createProber, type Prober } from './prober.ts'
 import { createEventRecorder, type EventRecorder, type EventWriter } from './events.ts'
 import type { Logger } from '../log.ts'
+import type { FetchOutcome } from '../images/images.ts'
+import { parseImageRef } from '@shoal/core/images/ref.ts'
 
 /**
  * The kubelet of this agent: it makes the container runtime match the pods
@@ -48,6 +50,13 @@ export interface KubeletComponents {
   readonly store: () => ObjectStore
   readonly writeEvent: EventWriter
   readonly runtime: ContainerRuntime
+  /**
+   * The cluster's own copies of images (agent/images): an image this engine
+   * lacks comes from a node that holds it before any registry is asked
+   * (IfNotPresent), or when the registry fails (Always). Without it, only
+   * the registry.
+   */
+  readonly images?: { fetch: (image: string) => Promise<FetchOutcome> }
   /** Send changed pod statuses towards the leader. */
   readonly report: (changes: PodStatusReport[]) => void
   /** Send every pod's status (at each resync): repairs what gossip lost, and tells a new leader. */
@@ -278,13 +287,9 @@ export function createKubelet (c: KubeletComponents): Kubelet {
           await c.runtime.removeContainer(a.id)
           break
         case 'ensureImage': {
-          const started = now()
-          const pulls = a.policy === 'Always'
-          if (pulls) events.record(s.pod, pullingEvent(a.containerName, a.image))
-          const problem = await c.runtime.ensureImage(a.image, a.policy)
+          const problem = await ensureImage(s, a.containerName, a.image, a.policy)
           const { [a.containerName]: _done, ...otherProblems } = s.memory.imageProblems ?? {}
           if (problem === undefined) {
-            if (pulls) events.record(s.pod, pulledEvent(a.containerName, a.image, now() - started))
             s.memory = { ...s.memory, imageProblems: otherProblems }
             break
           }
@@ -314,6 +319,53 @@ export function createKubelet (c: KubeletComponents): Kubelet {
       }
     }
     return true
+  }
+
+  /**
+   * Make the image present as the pull policy says, the cluster's copies
+   * included (c.images): IfNotPresent takes this engine's, then a node's
+   * that holds it, then the registry's; Always asks the registry first, as
+   * Kubernetes does, and when that fails runs this engine's copy or else a
+   * node's, with a Warning saying whose and why; Never only looks here.
+   * Records the Pulling/Pulled events; the caller records a failure's.
+   */
+  const ensureImage = async (s: PodState, containerName: string, image: string, policy: 'Always' | 'IfNotPresent' | 'Never'): Promise<ImageProblem | undefined> => {
+    const started = now()
+    const pulls = policy !== 'Never' && !('invalid' in parseImageRef(image))
+    const fromRegistry = async (): Promise<ImageProblem | undefined> => {
+      if (pulls) events.record(s.pod, pullingEvent(containerName, image))
+      const problem = await c.runtime.ensureImage(image, policy)
+      if (problem === undefined && pulls) events.record(s.pod, pulledEvent(containerName, image, now() - started))
+      return problem
+    }
+    if (c.images === undefined || policy === 'Never') {
+      if (policy !== 'Always' && await c.runtime.imageID(image) !== undefined) return undefined
+      return await fromRegistry()
+    }
+    if (policy === 'IfNotPresent') {
+      if (await c.runtime.imageID(image) !== undefined) return undefined
+      const got = await c.images.fetch(image)
+      if (got.ok) {
+        events.record(s.pod, pulledFromNodeEvent(containerName, image, { node: got.from, id: got.id, bytes: got.bytes, ms: got.ms }))
+        return undefined
+      }
+      const problem = await fromRegistry()
+      return problem !== undefined && got.reason === 'failed' ? { ...problem, message: `${problem.message}; and from the cluster: ${got.message}` } : problem
+    }
+    const problem = await fromRegistry()
+    if (problem?.reason !== 'ErrImagePull') return problem
+    const own = await c.runtime.imageID(image)
+    if (own !== undefined) {
+      events.record(s.pod, clusterCopyEvent(containerName, image, problem.message, { node: '', id: own }))
+      return undefined
+    }
+    const got = await c.images.fetch(image)
+    if (got.ok) {
+      events.record(s.pod, clusterCopyEvent(containerName, image, problem.message, { node: got.from, id: got.id }))
+      events.record(s.pod, pulledFromNodeEvent(containerName, image, { node: got.from, id: got.id, bytes: got.bytes, ms: got.ms }))
+      return undefined
+    }
+    return got.reason === 'failed' ? { ...problem, message: `${problem.message}; and from the cluster: ${got.message}` } : problem
   }
 
   const prepareVolumes = async (s: PodState): Promise<void> => {

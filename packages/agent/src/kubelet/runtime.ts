@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream'
 import type { ContainerConfig, ImageProblem, ObservedContainer, SandboxConfig } from '@shoal/core/kubelet/types.ts'
+import type { EngineImage } from '@shoal/core/images/inventory.ts'
 
 /**
  * What the kubelet needs of a container engine. Docker implements it
@@ -25,6 +26,12 @@ export interface ContainerRuntime {
    * ErrImageNeverPull, InvalidImageName).
    */
   ensureImage: (image: string, policy: 'Always' | 'IfNotPresent' | 'Never', signal?: AbortSignal) => Promise<ImageProblem | undefined>
+  /** The ID of the image `image` names in the engine (`:latest` when untagged); undefined when absent or not a valid name. */
+  imageID: (image: string) => Promise<string | undefined>
+  /** The engine's images, for the Node's status.images. */
+  images: () => Promise<EngineImage[]>
+  /** Give image `id` the name `image` (after it came from a peer, by ID). */
+  tagImage: (id: string, image: string) => Promise<void>
   /** Create and start the pod's sandbox; resolves with it running, its podIP and published ports filled in. */
   runSandbox: (config: SandboxConfig) => Promise<ObservedContainer>
   /** Create (not start) a container in the sandbox's namespaces; rejects with ContainerError (CreateContainerError). */

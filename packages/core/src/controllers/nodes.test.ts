@@ -51,6 +51,17 @@ describe('node controller', () => {
     assert.deepEqual(run(store, [member('n1')], T1).commands, [])
   })
 
+  it('keeps the images the node\'s kubelet reported, and writes nothing for them', () => {
+    const store = new ObjectStore()
+    run(store, [member('n1')], T0)
+    const images = [{ names: ['web:1', `sha256:${'a'.repeat(64)}`], sizeBytes: 5 }]
+    const r = store.apply(Number(store.resourceVersion) + 1, { op: 'patch', resource: 'nodes', namespace: '', name: 'n1', patch: { status: { images } }, now: T0, scope: 'status' }) as Result
+    assert.ok(r.ok, JSON.stringify(r))
+    assert.deepEqual(run(store, [member('n1')], T1).commands, [])
+    const { nodes } = run(store, [member('n1', 'dead')], T1)
+    assert.deepEqual((nodes.get('n1')!.status as { images: unknown }).images, images, 'a status change keeps them')
+  })
+
   it('a dead or stopped member makes its Node Unknown, once; a return makes it Ready again', () => {
     events = 0
     const store = new ObjectStore()

@@ -9,7 +9,8 @@ import { eventCommand } from './common.ts'
  * gossip knows. A member that is alive or suspect is Ready; one that died or
  * stopped is Ready=Unknown; one that left for good (`shoal leave`) has its
  * Node removed. The controller owns the Node's status and its well-known
- * labels; spec (cordon, taints) and other labels are the user's and kept.
+ * labels; spec (cordon, taints) and other labels are the user's and kept,
+ * and so is `status.images`, which the node's kubelet reports itself.
  *
  * A Node without a pod range (created before the ClusterConfig was written,
  * or while every range was held) is updated as it is once the store would
@@ -76,7 +77,10 @@ export function nodeStatus (m: Member, previous: KubeObject | undefined, now: st
     lastTransitionTime: unchanged ? before.lastTransitionTime : now
   }
   const resources = { cpu: String(m.capacity.cpus), memory: `${Math.floor(m.capacity.memoryBytes / 1024)}Ki`, pods: '110' }
+  // The node's own kubelet reports its images (images/inventory.ts): kept as it wrote them.
+  const images = (previous?.status as { images?: unknown } | undefined)?.images
   return {
+    ...(images !== undefined ? { images } : {}),
     capacity: resources,
     allocatable: resources,
     conditions: [condition],

@@ -62,7 +62,7 @@ export interface PodInput {
 /** An Event for the agent to record against the pod (`containerName`: the involved field `spec.containers{NAME}`). */
 export interface KubeletEvent {
   readonly type: 'Normal' | 'Warning'
-  readonly reason: 'Pulling' | 'Pulled' | 'Created' | 'Started' | 'Killing' | 'BackOff' | 'Failed' | 'Unhealthy' | 'SandboxChanged' | 'FailedCreatePodSandBox' | 'OutOfcpu' | 'OutOfmemory' | 'OutOfpods'
+  readonly reason: 'Pulling' | 'Pulled' | 'Created' | 'Started' | 'Killing' | 'BackOff' | 'Failed' | 'Unhealthy' | 'SandboxChanged' | 'FailedCreatePodSandBox' | 'OutOfcpu' | 'OutOfmemory' | 'OutOfpods' | 'PulledFromCluster'
   readonly message: string
   readonly containerName?: string
 }

@@ -18,8 +18,25 @@ export function pullingEvent (containerName: string, image: string): KubeletEven
 export function pulledEvent (containerName: string, image: string, tookMs?: number): KubeletEvent {
   const message = tookMs === undefined
     ? `Container image "${image}" already present on machine`
-    : `Successfully pulled image "${image}" in ${(tookMs / 1000).toFixed(3).replace(/\.?0+$/, '')}s`
+    : `Successfully pulled image "${image}" in ${seconds(tookMs)}`
   return { type: 'Normal', reason: 'Pulled', message, containerName }
+}
+
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(3).replace(/\.?0+$/, '')}s`
+
+/** An image that came from another node of the cluster, not a registry (agent/images). */
+export function pulledFromNodeEvent (containerName: string, image: string, from: { node: string, id: string, bytes: number, ms: number }): KubeletEvent {
+  const mb = (from.bytes / 1e6).toFixed(1)
+  return { type: 'Normal', reason: 'Pulled', message: `Successfully pulled image "${image}" (${from.id.slice(0, 19)}…, ${mb} MB) from node ${from.node} in ${seconds(from.ms)}`, containerName }
+}
+
+/**
+ * Policy Always, and the registry failed: the cluster's copy is run instead,
+ * as Docker Swarm runs a local copy, with a Warning saying whose copy and why.
+ */
+export function clusterCopyEvent (containerName: string, image: string, registryError: string, copy: { node: string, id: string }): KubeletEvent {
+  const whose = copy.node === '' ? 'this node\'s own copy' : `node ${copy.node}'s copy`
+  return { type: 'Warning', reason: 'PulledFromCluster', message: `Could not pull image "${image}" from its registry (${registryError}); using ${whose} (${copy.id.slice(0, 19)}…)`, containerName }
 }
 
 /** A failed ensureImage: Kubernetes records the cause, then `Error: <reason>`. */

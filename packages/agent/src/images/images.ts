@@ -1,0 +1,178 @@
+import { createHash } from 'node:crypto'
+import { rmSync } from 'node:fs'
+import { mkdir } from 'node:fs/promises'
+import type { KubeObject, Member, ObjectStore } from '@shoal/core'
+import { imageKey, imagesOfNode, locateImage, nodeStatusImages, type NodeImage } from '@shoal/core/images/inventory.ts'
+import { isJsonEqual } from '@shoal/core/store/merge-patch.ts'
+import type { Command } from '@shoal/core/store/types.ts'
+import type { MeshNode } from '../mesh/mesh.ts'
+import type { ContainerRuntime } from '../kubelet/runtime.ts'
+import type { Logger } from '../log.ts'
+import { fetchImage, ImageTransferError, type ImageStore } from './transfer.ts'
+
+/**
+ * The cluster as its own registry mirror, on one agent:
+ * - the inventory: the engine's tagged images go into this node's
+ *   `status.images` (a status patch through Raft, only when they changed),
+ *   checked every INVENTORY_MS and at once after an image arrived;
+ * - `fetch`: an image this engine lacks, from a node that holds it
+ *   (core/images/inventory.ts's locateImage picks the ID and orders the
+ *   holders), over the mesh (transfer.ts), verified, loaded and tagged with
+ *   the name the pod asked for. One transfer per image at a time on a node:
+ *   the pods that wait for it share it. A holder that fails (gone, busy,
+ *   refused) is skipped for the next.
+ * The agent serves its own engine's images to the others (serveImages in
+ * transfer.ts); a node that has fetched an image reports it, so later
+ * fetches spread over every holder, a tree rather than a star.
+ */
+
+/** How often the engine's images are compared with what the Node says, ms. */
+const INVENTORY_MS = 5000
+
+export interface ClusterImagesComponents {
+  readonly node: string
+  readonly mesh: MeshNode
+  readonly runtime: Pick<ContainerRuntime, 'images' | 'imageID' | 'tagImage'>
+  readonly imageStore: ImageStore
+  readonly store: () => ObjectStore
+  readonly write: (cmd: Command) => Promise<unknown>
+  readonly members: () => readonly Member[]
+  /** Where a transfer is kept until verified (the agent's data dir). */
+  readonly tmpDir: string
+  readonly log: Logger
+  /** RFC 3339 time for commands; default now. */
+  readonly now?: () => string
+}
+
+/** An image that came from a peer. */
+export interface Fetched {
+  readonly image: string
+  readonly id: string
+  /** The node it came from. */
+  readonly from: string
+  readonly bytes: number
+  readonly ms: number
+}
+
+export type FetchOutcome =
+  | ({ readonly ok: true } & Fetched)
+  /** `none`: no other node holds it; `failed`: every holder was tried (message says why each failed). */
+  | { readonly ok: false, readonly reason: 'none' | 'failed', readonly message: string }
+
+export interface ClusterImages {
+  start: () => void
+  stop: () => Promise<void>
+  /** Compare the engine's images with the Node's status now (after a pull or a fetch). */
+  refresh: () => Promise<void>
+  /** Bring `image` from a node that holds it into this engine (shared by everyone asking for it meanwhile; only stopping the agent cancels it). */
+  fetch: (image: string) => Promise<FetchOutcome>
+}
+
+/** A number from the node's name: which holder it asks first (locateImage's spread). */
+function spreadOf (name: string): number {
+  return createHash('sha256').update(name).digest().readUInt32BE(0)
+}
+
+export function createClusterImages (c: ClusterImagesComponents): ClusterImages {
+  const { log } = c
+  const now = c.now ?? (() => new Date().toISOString().replace(/\.\d+Z$/, 'Z'))
+  let timer: ReturnType<typeof setInterval> | undefined
+  let stopped = false
+  let running: Promise<void> | undefined
+  let again = false
+  const inflight = new Map<string, Promise<FetchOutcome>>()
+  const stopping = new AbortController()
+
+  const ownNode = (): KubeObject | undefined => c.store().get('nodes', '', c.node)
+
+  const report = async (): Promise<void> => {
+    const node = ownNode()
+    if (node === undefined) return // not registered yet: the next round
+    const images: NodeImage[] = nodeStatusImages(await c.runtime.images())
+    if (isJsonEqual(images, imagesOfNode(node))) return
+    await c.write({ op: 'patch', resource: 'nodes', namespace: '', name: c.node, patch: { status: { images } }, now: now(), scope: 'status' })
+    log.debug({ images: images.length }, 'reported the engine\'s images')
+  }
+
+  /** One report at a time; a request during one runs another after it. */
+  const refresh = async (): Promise<void> => {
+    if (stopped) return
+    if (running !== undefined) {
+      again = true
+      return await running
+    }
+    running = (async () => {
+      try {
+        do {
+          again = false
+          await report().catch((err: Error) => { log.debug({ err: err.message }, 'could not report the engine\'s images') })
+        } while (again && !stopped)
+      } finally {
+        running = undefined
+      }
+    })()
+    return await running
+  }
+
+  const fetchOnce = async (image: string, signal: AbortSignal): Promise<FetchOutcome> => {
+    const listed = c.store().list('nodes', {})
+    const at = locateImage(image, listed.ok ? listed.items : [], c.node, spreadOf(c.node))
+    if (at === undefined) return { ok: false, reason: 'none', message: `no other node holds ${image}` }
+    const members = new Map(c.members().filter(m => m.state === 'alive' || m.state === 'suspect').map(m => [m.name, m]))
+    const failures: string[] = []
+    await mkdir(c.tmpDir, { recursive: true })
+    for (const holder of at.holders) {
+      const m = members.get(holder.node)
+      if (m === undefined) {
+        failures.push(`${holder.node}: not reachable (not an alive member)`)
+        continue
+      }
+      const t0 = performance.now()
+      try {
+        const { bytes } = await fetchImage(c.mesh, { name: m.name, peerId: m.peerId, addrs: m.addrs }, at.id, c.imageStore, { tmpDir: c.tmpDir, signal })
+        const key = imageKey(image)
+        if (key !== undefined) await c.runtime.tagImage(at.id, key)
+        const ms = Math.round(performance.now() - t0)
+        log.info({ image, id: at.id, from: m.name, bytes, ms }, 'fetched image from a peer')
+        refresh().catch(() => {})
+        return { ok: true, image, id: at.id, from: m.name, bytes, ms }
+      } catch (err) {
+        if (signal.aborted) throw err
+        const message = err instanceof ImageTransferError ? err.message : `${holder.node}: ${(err as Error).message}`
+        log.warn({ image, from: holder.node, err: message }, 'could not fetch image from a peer')
+        failures.push(message)
+      }
+    }
+    return { ok: false, reason: 'failed', message: `every node holding ${image} (${at.id.slice(0, 19)}…) failed: ${failures.join('; ')}` }
+  }
+
+  return {
+    start () {
+      // Transfers a killed agent left half-way: never loaded, never to be.
+      rmSync(c.tmpDir, { recursive: true, force: true })
+      timer = setInterval(() => { refresh().catch(() => {}) }, INVENTORY_MS)
+      timer.unref()
+      refresh().catch(() => {})
+    },
+    async stop () {
+      stopped = true
+      stopping.abort(new Error('the agent is stopping'))
+      if (timer !== undefined) clearInterval(timer)
+      await running?.catch(() => {})
+      await Promise.allSettled([...inflight.values()])
+    },
+    refresh,
+    async fetch (image) {
+      const key = imageKey(image) ?? image
+      const shared = inflight.get(key)
+      if (shared !== undefined) return await shared
+      const p = fetchOnce(image, stopping.signal)
+      inflight.set(key, p)
+      try {
+        return await p
+      } finally {
+        inflight.delete(key)
+      }
+    }
+  }
+}

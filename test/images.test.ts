@@ -1,0 +1,101 @@
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { shoal } from './helpers/agents.ts'
+import { waitFor } from './helpers/wait.ts'
+import { Lab } from './lab/lab.ts'
+import { LabView } from './lab/view.ts'
+
+type Json = any
+
+const ROOT = process.getuid?.() === 0
+const SKIP = ROOT ? false : 'the lab needs root (network namespaces, cgroups, an engine per host)'
+
+/**
+ * Images without a registry (agent/images), on a lab of three hosts with an
+ * engine each and no registry anywhere: the app's image is made on host 1's
+ * engine only, and the course's commands run it on all three; the other
+ * hosts get it from the cluster, and the events say from where.
+ */
+describe('images move between the nodes, without a registry', { skip: SKIP }, () => {
+  let lab: Lab
+  let v: LabView
+  /** What the app answers: unique to this run, so no other image can pass for it. */
+  const page = `first-app ${randomBytes(6).toString('hex')}`
+  let imageId = ''
+
+  before(async () => {
+    lab = await Lab.up(3)
+    v = new LabView(lab)
+    // The course's `docker build`: a new layer on the web image, on host 1's engine alone.
+    await lab.docker(1, ['run', '--name', 'build-first-app', 'shoal-test/web:1', 'sh', '-c', `echo '${page}' > /www/index.html`])
+    await lab.docker(1, ['commit', '--change', 'CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]', 'build-first-app', 'kub-first-app:latest'])
+    await lab.docker(1, ['rm', 'build-first-app'])
+    imageId = (await lab.docker(1, ['image', 'inspect', '--format', '{{.Id}}', 'kub-first-app'])).trim()
+    for (const k of [2, 3]) assert.equal((await lab.run(k, ['docker', 'image', 'inspect', 'kub-first-app'])).code, 1, `host ${k} has no kub-first-app`)
+  })
+
+  after(async () => {
+    await lab?.down()
+  })
+
+  it('the course, verbatim: create deployment (untagged image), scale to 3, expose; every pod runs and every host answers, and the events say whose copy each node ran', async (t) => {
+    if ((await lab.run(1, ['kubectl', 'version', '--client'])).code !== 0) { t.skip('no kubectl on this machine'); return }
+    assert.match(await v.kubectl(1, ['create', 'deployment', 'first-app', '--image=kub-first-app']), /deployment\.apps\/first-app created/)
+    assert.match(await v.kubectl(1, ['scale', 'deployment', 'first-app', '--replicas=3']), /scaled/)
+    const pods = await v.readyPods('first-app', 3, { timeoutMs: 90_000 })
+    assert.equal(new Set(pods.map(p => p.spec.nodeName)).size, 3, 'one pod per host')
+    assert.match(await v.kubectl(1, ['expose', 'deployment', 'first-app', '--type=LoadBalancer', '--port=8080']), /service\/first-app exposed/)
+    for (const h of lab.hosts) {
+      await waitFor(`first-app through host ${h.k}'s address`, async () => (await v.fromHost(1, `http://${h.ip}:8080/`))?.trim() === page, { timeoutMs: 20_000, intervalMs: 200 })
+    }
+    // Every engine now holds the very image host 1 made.
+    for (const k of [2, 3]) assert.equal((await lab.docker(k, ['image', 'inspect', '--format', '{{.Id}}', 'kub-first-app'])).trim(), imageId)
+    // `:latest` means policy Always: the registry is asked first, fails, and the cluster's copy runs, said in a Warning.
+    const events = (await v.api().getJson('/api/v1/namespaces/default/events', 5000)).items as Json[]
+    for (const p of pods) {
+      const mine = events.filter(e => e.involvedObject?.name === p.metadata.name).map(e => `${String(e.reason)}: ${String(e.message)}`)
+      if (p.spec.nodeName === lab.host(1).name) {
+        assert.ok(mine.some(m => /^PulledFromCluster: .*this node's own copy/.test(m)), `host 1 runs its own copy:\n${mine.join('\n')}`)
+      } else {
+        assert.ok(mine.some(m => /^PulledFromCluster: Could not pull image "kub-first-app" from its registry .*; using node h\d's copy/.test(m)), `a Warning names the copy:\n${mine.join('\n')}`)
+        assert.ok(mine.some(m => new RegExp(`^Pulled: Successfully pulled image "kub-first-app" \\(${imageId.slice(0, 19)}…, [\\d.]+ MB\\) from node h\\d in [\\d.]+s$`).test(m)), `a Pulled event says from where:\n${mine.join('\n')}`)
+      }
+    }
+  })
+
+  it('`shoal image ls` shows the image, its ID and the three nodes holding it', async () => {
+    const kubeconfig = lab.host(1).layout.kubeconfig
+    const out = await waitFor('kub-first-app on three nodes in `shoal image ls`', async () => {
+      const r = await shoal(['image', 'ls', '--kubeconfig', kubeconfig], { timeoutMs: 30_000 })
+      assert.equal(r.code, 0, r.stderr)
+      const line = r.stdout.split('\n').find(l => l.startsWith('kub-first-app:latest '))
+      return line !== undefined && line.includes('h1,h2,h3') ? r.stdout : false
+    }, { timeoutMs: 20_000, intervalMs: 500 })
+    assert.match(out, /^NAME +ID +SIZE +NODES\n/)
+    assert.match(out, new RegExp(`^kub-first-app:latest +${imageId.slice(7, 19)} +[\\d.]+[kM]?B +h1,h2,h3$`, 'm'))
+  })
+
+  it('an image deleted behind the agent\'s back is fetched again when a pod needs it (IfNotPresent: from a node, before any registry)', async () => {
+    const pods = await v.readyPods('first-app', 3)
+    const onHost2 = pods.find(p => p.spec.nodeName === lab.host(2).name)!
+    // Host 2 cordoned, its pod deleted: the replacement goes elsewhere, and no container holds the image there any more.
+    await v.kubectl(1, ['cordon', lab.host(2).name])
+    await v.kubectl(1, ['delete', 'pod', onHost2.metadata.name, '--wait=false'])
+    // httpd ignores SIGTERM, and kubectl create's pods have Kubernetes' 30 s grace.
+    await waitFor('no first-app container left on host 2', async () => (await lab.docker(2, ['ps', '-a', '-q', '--filter', `label=io.shoal.pod.name=${String(onHost2.metadata.name)}`])).trim() === '', { timeoutMs: 50_000, intervalMs: 200 })
+    await lab.docker(2, ['rmi', 'kub-first-app'])
+    assert.equal((await lab.run(2, ['docker', 'image', 'inspect', imageId])).code, 1, 'the image is gone from host 2')
+    await v.kubectl(1, ['uncordon', lab.host(2).name])
+    const pinned = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'pinned', labels: { app: 'pinned' } }, spec: { nodeName: lab.host(2).name, terminationGracePeriodSeconds: 1, containers: [{ name: 'web', image: 'kub-first-app', imagePullPolicy: 'IfNotPresent' }] } }
+    const res = await v.api().request('POST', '/api/v1/namespaces/default/pods', { json: pinned })
+    assert.equal(res.status, 201, res.text)
+    const [p] = await v.readyPods('pinned', 1, { timeoutMs: 60_000 })
+    assert.equal((await lab.docker(2, ['image', 'inspect', '--format', '{{.Id}}', 'kub-first-app'])).trim(), imageId, 'host 2 holds the image again')
+    assert.equal((await v.fromHost(1, `http://${String(p.status.podIP)}:8080/`))?.trim(), page)
+    const events = ((await v.api().getJson('/api/v1/namespaces/default/events', 5000)).items as Json[])
+      .filter(e => e.involvedObject?.name === 'pinned').map(e => `${String(e.reason)}: ${String(e.message)}`)
+    assert.ok(events.some(m => /^Pulled: Successfully pulled image "kub-first-app" .* from node h[13] in /.test(m)), events.join('\n'))
+    assert.ok(!events.some(m => /^Pulling:/.test(m)), `no registry was asked:\n${events.join('\n')}`)
+  })
+})
