@@ -3,7 +3,7 @@ import { request } from 'node:http'
 import { join } from 'node:path'
 import type { HostCgroup } from './cgroups.ts'
 import { must, spawnDetached, tail, untilReady } from './exec.ts'
-import type { HostLayout } from './layout.ts'
+import { GATEWAY, PREFIX_LEN, type HostLayout } from './layout.ts'
 
 /**
  * A host's Docker engine: its own containerd and its own dockerd, both in the
@@ -29,9 +29,13 @@ function containerdConfig (h: HostLayout): string {
   ].join('\n')
 }
 
-/** The engine ID `docker info` reports comes from this key; without its own, every lab engine would share the main one's. */
+/**
+ * The engine ID `docker info` reports comes from this key; without its own,
+ * every lab engine would share the main one's. A registry on a lab host
+ * (the images bench's yardstick) speaks plain HTTP: the lab's addresses may.
+ */
 function daemonJson (h: HostLayout): string {
-  return JSON.stringify({ 'deprecated-key-path': join(h.dir, 'key.json') }, null, 2) + '\n'
+  return JSON.stringify({ 'deprecated-key-path': join(h.dir, 'key.json'), 'insecure-registries': [`${GATEWAY.replace(/\.\d+$/, '.0')}/${PREFIX_LEN}`] }, null, 2) + '\n'
 }
 
 function dockerdArgs (h: HostLayout, cg: HostCgroup): string[] {

@@ -28,6 +28,8 @@ import { fetchImage, ImageTransferError, type ImageStore } from './transfer.ts'
 
 /** How often the engine's images are compared with what the Node says, ms. */
 const INVENTORY_MS = 5000
+/** How often the agent looks for its own Node until it has made its first report, ms: the images show soon after the node joins. */
+const FIRST_REPORT_MS = 200
 
 export interface ClusterImagesComponents {
   readonly node: string
@@ -42,6 +44,8 @@ export interface ClusterImagesComponents {
   readonly log: Logger
   /** RFC 3339 time for commands; default now. */
   readonly now?: () => string
+  /** The transfer (transfer.ts's fetchImage); tests give a stand-in. */
+  readonly fetchImage?: typeof fetchImage
 }
 
 /** An image that came from a peer. */
@@ -76,7 +80,7 @@ function spreadOf (name: string): number {
 export function createClusterImages (c: ClusterImagesComponents): ClusterImages {
   const { log } = c
   const now = c.now ?? (() => new Date().toISOString().replace(/\.\d+Z$/, 'Z'))
-  let timer: ReturnType<typeof setInterval> | undefined
+  let timer: ReturnType<typeof setTimeout> | undefined
   let stopped = false
   let running: Promise<void> | undefined
   let again = false
@@ -85,14 +89,17 @@ export function createClusterImages (c: ClusterImagesComponents): ClusterImages 
 
   const ownNode = (): KubeObject | undefined => c.store().get('nodes', '', c.node)
 
-  const report = async (): Promise<void> => {
+  /** Whether the Node says what the engine holds (false while the Node does not exist yet). */
+  const report = async (): Promise<boolean> => {
     const node = ownNode()
-    if (node === undefined) return // not registered yet: the next round
+    if (node === undefined) return false
     const images: NodeImage[] = nodeStatusImages(await c.runtime.images())
-    if (isJsonEqual(images, imagesOfNode(node))) return
+    if (isJsonEqual(images, imagesOfNode(node))) return true
     await c.write({ op: 'patch', resource: 'nodes', namespace: '', name: c.node, patch: { status: { images } }, now: now(), scope: 'status' })
     log.debug({ images: images.length }, 'reported the engine\'s images')
+    return true
   }
+  let reported = false
 
   /** One report at a time; a request during one runs another after it. */
   const refresh = async (): Promise<void> => {
@@ -105,7 +112,8 @@ export function createClusterImages (c: ClusterImagesComponents): ClusterImages 
       try {
         do {
           again = false
-          await report().catch((err: Error) => { log.debug({ err: err.message }, 'could not report the engine\'s images') })
+          // An engine that fails is asked again at the slow pace: only a missing Node is worth the fast one.
+          if (await report().catch((err: Error) => { log.debug({ err: err.message }, 'could not report the engine\'s images'); return true })) reported = true
         } while (again && !stopped)
       } finally {
         running = undefined
@@ -129,7 +137,7 @@ export function createClusterImages (c: ClusterImagesComponents): ClusterImages 
       }
       const t0 = performance.now()
       try {
-        const { bytes } = await fetchImage(c.mesh, { name: m.name, peerId: m.peerId, addrs: m.addrs }, at.id, c.imageStore, { tmpDir: c.tmpDir, signal })
+        const { bytes } = await (c.fetchImage ?? fetchImage)(c.mesh, { name: m.name, peerId: m.peerId, addrs: m.addrs }, at.id, c.imageStore, { tmpDir: c.tmpDir, signal })
         const key = imageKey(image)
         if (key !== undefined) await c.runtime.tagImage(at.id, key)
         const ms = Math.round(performance.now() - t0)
@@ -150,14 +158,20 @@ export function createClusterImages (c: ClusterImagesComponents): ClusterImages 
     start () {
       // Transfers a killed agent left half-way: never loaded, never to be.
       rmSync(c.tmpDir, { recursive: true, force: true })
-      timer = setInterval(() => { refresh().catch(() => {}) }, INVENTORY_MS)
-      timer.unref()
-      refresh().catch(() => {})
+      // Until the node's first report (its Node is made when the leader sees it), every FIRST_REPORT_MS; then every INVENTORY_MS.
+      const tick = (): void => {
+        refresh().catch(() => {}).finally(() => {
+          if (stopped) return
+          timer = setTimeout(tick, reported ? INVENTORY_MS : FIRST_REPORT_MS)
+          timer.unref()
+        })
+      }
+      tick()
     },
     async stop () {
       stopped = true
       stopping.abort(new Error('the agent is stopping'))
-      if (timer !== undefined) clearInterval(timer)
+      if (timer !== undefined) clearTimeout(timer)
       await running?.catch(() => {})
       await Promise.allSettled([...inflight.values()])
     },

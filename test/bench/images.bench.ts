@@ -1,0 +1,145 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { closeConnections } from '@shoal/cli/http.ts'
+import { waitFor } from '../helpers/wait.ts'
+import { Lab } from '../lab/lab.ts'
+import { benchFailure } from './stats.ts'
+
+/**
+ * Issue 16's measures, on a lab of six hosts (test/lab): host 1 holds an
+ * image of about 100 MB of random data (it does not compress) that hosts
+ * 2 … 6 lack, and it is delivered to 1, 3 and 5 of them three ways, in the
+ * same run:
+ * - Shoal: one pod per target host (nodeName, IfNotPresent), from the
+ *   create until every pod is Running: the kubelets fetch the image from a
+ *   node that holds it (host 1, or a target that got it first);
+ * - a registry: Debian's docker-registry on host 1, every target pulling
+ *   at once (the image pushed beforehand, not counted);
+ * - `docker save | docker load` from host 1 to each target in turn.
+ * Between rounds the targets lose the image again. The goals: to 5 hosts,
+ * Shoal faster than the registry; a pod on a host without the image Running
+ * within 2× of the registry pull to one host.
+ */
+
+const run = promisify(execFile)
+const IMAGE = 'shoal-bench/big:1'
+const BLOB_BYTES = 100_000_000
+const REGISTRY_PORT = 5000
+const COUNTS = [1, 3, 5] as const
+
+type Json = any
+
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)} s`
+
+async function sh (script: string, timeoutMs = 300_000): Promise<string> {
+  return (await run('sh', ['-c', script], { timeout: timeoutMs, maxBuffer: 16 << 20 })).stdout
+}
+
+/** The bench image on the main engine: busybox plus a 100 MB file of random bytes, sleeping. */
+async function makeImage (): Promise<void> {
+  if ((await run('docker', ['images', '-q', IMAGE])).stdout.trim() !== '') return
+  await run('docker', ['rm', '-f', 'shoal-bench-big']).catch(() => {})
+  await run('docker', ['run', '--name', 'shoal-bench-big', 'shoal-test/busybox:1', 'sh', '-c', `head -c ${BLOB_BYTES} /dev/urandom > /blob`], { timeout: 120_000 })
+  await run('docker', ['commit', '--change', 'CMD ["sleep", "3600"]', 'shoal-bench-big', IMAGE], { timeout: 120_000 })
+  await run('docker', ['rm', '-f', 'shoal-bench-big'])
+}
+
+export async function imagesBench (): Promise<string[]> {
+  const lines: string[] = []
+  const t0 = performance.now()
+  await run('sh', ['-c', 'command -v docker-registry']).catch(() => { throw new Error('the images bench needs Debian\'s docker-registry: apt-get install docker-registry') })
+  let lab: Lab | undefined
+  let registry: ChildProcess | undefined
+  try {
+    await makeImage()
+    const size = Number((await run('docker', ['image', 'inspect', '--format', '{{.Size}}', IMAGE])).stdout.trim())
+    lab = await Lab.up(6)
+    const l = lab
+    const api = l.host(1).agent
+    const sock = (k: number): string => l.host(k).layout.dockerSock
+    await sh(`docker save ${IMAGE} | docker --host unix://${sock(1)} load --quiet`)
+    const id = (await l.docker(1, ['image', 'inspect', '--format', '{{.Id}}', IMAGE])).trim()
+
+    // The registry on host 1, holding the image.
+    const h1 = l.host(1)
+    const config = join(l.dir, 'registry.yml')
+    writeFileSync(config, [
+      'version: 0.1',
+      'log: { level: error }',
+      `storage: { filesystem: { rootdirectory: ${join(l.dir, 'registry-data')} }, delete: { enabled: true } }`,
+      `http: { addr: "${h1.ip}:${REGISTRY_PORT}" }`,
+      ''
+    ].join('\n'))
+    registry = spawn('nsenter', [`--net=${h1.layout.netnsPath}`, 'docker-registry', 'serve', config], { stdio: 'ignore' })
+    const remote = `${h1.ip}:${REGISTRY_PORT}/big:1`
+    await waitFor('the registry answering', async () => await l.reaches(1, h1.ip, REGISTRY_PORT), { timeoutMs: 20_000, intervalMs: 100 })
+    await l.docker(1, ['tag', IMAGE, remote])
+    await l.docker(1, ['push', remote])
+    await l.docker(1, ['rmi', remote])
+
+    const targetsOf = (n: number): number[] => Array.from({ length: n }, (_v, i) => i + 2)
+    /** The targets lose the image, and the cluster learns it (their Nodes' status.images). */
+    const forget = async (targets: readonly number[]): Promise<void> => {
+      for (const k of targets) {
+        await l.docker(k, ['rmi', '--force', IMAGE, remote]).catch(() => {})
+        await l.docker(k, ['image', 'prune', '--force']).catch(() => {})
+      }
+      await waitFor('the targets\' Nodes without the image', async () => {
+        const nodes = (await api.getJson('/api/v1/nodes', 5000)).items as Json[]
+        return nodes.filter(n => targets.some(k => l.host(k).name === n.metadata.name))
+          .every(n => !JSON.stringify(n.status?.images ?? []).includes(id))
+      }, { timeoutMs: 30_000, intervalMs: 200 })
+    }
+
+    const figures: Record<string, Record<number, number>> = { shoal: {}, registry: {}, saveLoad: {} }
+    for (const n of COUNTS) {
+      const targets = targetsOf(n)
+      await forget(targets)
+      // The registry: every target pulls at once.
+      let start = performance.now()
+      await Promise.all(targets.map(async k => await l.docker(k, ['pull', '--quiet', remote])))
+      figures.registry![n] = performance.now() - start
+      await forget(targets)
+      // docker save | docker load, one target after the other.
+      start = performance.now()
+      for (const k of targets) await sh(`docker --host unix://${sock(1)} save ${IMAGE} | docker --host unix://${sock(k)} load --quiet`)
+      figures.saveLoad![n] = performance.now() - start
+      await forget(targets)
+      // Shoal: a pod per target.
+      start = performance.now()
+      for (const k of targets) {
+        const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: `big-${k}`, labels: { app: 'big' } }, spec: { nodeName: l.host(k).name, terminationGracePeriodSeconds: 0, containers: [{ name: 'main', image: IMAGE, imagePullPolicy: 'IfNotPresent' }] } }
+        const res = await api.request('POST', '/api/v1/namespaces/default/pods', { json: pod })
+        if (res.status !== 201) throw new Error(`create pod big-${k}: ${res.status} ${res.text}`)
+      }
+      await waitFor(`${n} big pods Running`, async () => {
+        const items = (await api.getJson('/api/v1/namespaces/default/pods?labelSelector=app%3Dbig', 5000)).items as Json[]
+        return items.length === n && items.every(p => p.status?.phase === 'Running')
+      }, { timeoutMs: 300_000, intervalMs: 50 })
+      figures.shoal![n] = performance.now() - start
+      const events = ((await api.getJson('/api/v1/namespaces/default/events', 5000)).items as Json[])
+        .filter(e => e.reason === 'Pulled' && String(e.involvedObject?.name).startsWith('big-')).map(e => `${String(e.involvedObject.name)} ${String(/from node \S+/.exec(String(e.message))?.[0] ?? e.message)}`)
+      lines.push(`to ${n} host(s): shoal ${seconds(figures.shoal![n]!)}, registry ${seconds(figures.registry![n]!)}, save|load ${seconds(figures.saveLoad![n]!)}; shoal/registry ${(figures.shoal![n]! / figures.registry![n]!).toFixed(2)}×; sources: ${events.sort().join(', ')}`)
+      for (const k of targets) await api.request('DELETE', `/api/v1/namespaces/default/pods/big-${k}`)
+      await waitFor('the big pods\' containers gone', async () => {
+        for (const k of targets) if ((await l.docker(k, ['ps', '-aq', '--filter', 'label=io.shoal.pod.name=big-' + String(k)])).trim() !== '') return false
+        return true
+      }, { timeoutMs: 60_000, intervalMs: 200 })
+    }
+    lines.unshift(`an image of ${(size / 1e6).toFixed(0)} MB (random data) from host 1 to hosts that lack it, lab of 6 hosts`)
+    const five = figures.shoal![5]! < figures.registry![5]!
+    lines.push(`goal, to 5 hosts shoal faster than the registry: ${five ? 'MET' : 'MISSED'} (${seconds(figures.shoal![5]!)} against ${seconds(figures.registry![5]!)})`)
+    const one = figures.shoal![1]! <= 2 * figures.registry![1]!
+    lines.push(`goal, a pod on a host without the image Running within 2× of the registry pull to one host: ${one ? 'MET' : 'MISSED'} (${seconds(figures.shoal![1]!)} against ${seconds(figures.registry![1]!)}: ${(figures.shoal![1]! / figures.registry![1]!).toFixed(2)}×)`)
+    lines.push(`took ${((performance.now() - t0) / 1000).toFixed(0)} s`)
+    return lines
+  } catch (err) {
+    throw benchFailure('images', lines, err)
+  } finally {
+    registry?.kill('SIGKILL')
+    closeConnections()
+    await lab?.down()
+  }
+}
