@@ -119,8 +119,10 @@ export async function imagesBench (): Promise<string[]> {
         return items.length === n && items.every(p => p.status?.phase === 'Running')
       }, { timeoutMs: 300_000, intervalMs: 50 })
       figures.shoal![n] = performance.now() - start
+      const uids = new Set(((await api.getJson('/api/v1/namespaces/default/pods?labelSelector=app%3Dbig', 5000)).items as Json[]).map(p => String(p.metadata.uid)))
       const events = ((await api.getJson('/api/v1/namespaces/default/events', 5000)).items as Json[])
-        .filter(e => e.reason === 'Pulled' && String(e.involvedObject?.name).startsWith('big-')).map(e => `${String(e.involvedObject.name)} ${String(/from node \S+/.exec(String(e.message))?.[0] ?? e.message)}`)
+        .filter(e => e.reason === 'Pulled' && String(e.involvedObject?.name).startsWith('big-') && e.involvedObject?.uid !== undefined && uids.has(String(e.involvedObject.uid)))
+        .map(e => `${String(e.involvedObject.name)} ${String(/from node \S+ in \S+/.exec(String(e.message))?.[0] ?? e.message)}`)
       lines.push(`to ${n} host(s): shoal ${seconds(figures.shoal![n]!)}, registry ${seconds(figures.registry![n]!)}, save|load ${seconds(figures.saveLoad![n]!)}; shoal/registry ${(figures.shoal![n]! / figures.registry![n]!).toFixed(2)}×; sources: ${events.sort().join(', ')}`)
       for (const k of targets) await api.request('DELETE', `/api/v1/namespaces/default/pods/big-${k}`)
       await waitFor('the big pods\' containers gone', async () => {

@@ -106,6 +106,24 @@ describe('cluster images', () => {
     } finally { t.cleanup() }
   })
 
+  it('a busy holder (serving as many as it will) is asked again shortly, not given up on', async () => {
+    const asked: string[] = []
+    const t = setup({
+      holders: ['h1'],
+      members: [member('h1')],
+      fetch: async (_node, peer) => {
+        asked.push(peer.name)
+        if (asked.length <= 2) throw new ImageTransferError('busy', `node ${peer.name} is serving as many transfers as it will`)
+        return { bytes: 10 }
+      }
+    })
+    try {
+      const got = await t.images.fetch('app:1')
+      assert.deepEqual(asked, ['h1', 'h1', 'h1'])
+      assert.ok(got.ok)
+    } finally { t.cleanup() }
+  })
+
   it('says why when no node holds the image, or every holder failed', async () => {
     const none = setup({ holders: [], members: [], fetch: async () => { throw new Error('unused') } })
     try {

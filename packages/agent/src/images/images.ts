@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { rmSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { KubeObject, Member, ObjectStore } from '@shoal/core'
 import { imageKey, imagesOfNode, locateImage, nodeStatusImages, type NodeImage } from '@shoal/core/images/inventory.ts'
 import { isJsonEqual } from '@shoal/core/store/merge-patch.ts'
@@ -19,8 +20,10 @@ import { fetchImage, ImageTransferError, type ImageStore } from './transfer.ts'
  *   (core/images/inventory.ts's locateImage picks the ID and orders the
  *   holders), over the mesh (transfer.ts), verified, loaded and tagged with
  *   the name the pod asked for. One transfer per image at a time on a node:
- *   the pods that wait for it share it. A holder that fails (gone, busy,
- *   refused) is skipped for the next.
+ *   the pods that wait for it share it. A holder that fails (gone, refused,
+ *   broken off) is skipped for the next; when every holder left is busy
+ *   (serving as many as it will), they are asked again shortly, and by then
+ *   the nodes that got the image meanwhile hold it too.
  * The agent serves its own engine's images to the others (serveImages in
  * transfer.ts); a node that has fetched an image reports it, so later
  * fetches spread over every holder, a tree rather than a star.
@@ -28,6 +31,10 @@ import { fetchImage, ImageTransferError, type ImageStore } from './transfer.ts'
 
 /** How often the engine's images are compared with what the Node says, ms. */
 const INVENTORY_MS = 5000
+/** A holder at its limit of transfers (busy) is asked again after this long, ms. */
+const BUSY_RETRY_MS = 250
+/** How long a fetch keeps asking busy holders before it gives up, ms. */
+const BUSY_DEADLINE_MS = 10 * 60_000
 /** How often the agent looks for its own Node until it has made its first report, ms: the images show soon after the node joins. */
 const FIRST_REPORT_MS = 200
 
@@ -123,35 +130,49 @@ export function createClusterImages (c: ClusterImagesComponents): ClusterImages 
   }
 
   const fetchOnce = async (image: string, signal: AbortSignal): Promise<FetchOutcome> => {
-    const listed = c.store().list('nodes', {})
-    const at = locateImage(image, listed.ok ? listed.items : [], c.node, spreadOf(c.node))
-    if (at === undefined) return { ok: false, reason: 'none', message: `no other node holds ${image}` }
-    const members = new Map(c.members().filter(m => m.state === 'alive' || m.state === 'suspect').map(m => [m.name, m]))
-    const failures: string[] = []
+    const t0 = performance.now()
+    const failures = new Map<string, string>()
+    let id = ''
     await mkdir(c.tmpDir, { recursive: true })
-    for (const holder of at.holders) {
-      const m = members.get(holder.node)
-      if (m === undefined) {
-        failures.push(`${holder.node}: not reachable (not an alive member)`)
-        continue
+    // While every holder left is busy, ask again (more may hold it by then: the nodes that just fetched it).
+    for (let round = 0; ; round++) {
+      const listed = c.store().list('nodes', {})
+      const at = locateImage(image, listed.ok ? listed.items : [], c.node, spreadOf(c.node) + round)
+      if (at === undefined) return { ok: false, reason: 'none', message: `no other node holds ${image}` }
+      id = at.id
+      const members = new Map(c.members().filter(m => m.state === 'alive' || m.state === 'suspect').map(m => [m.name, m]))
+      let busy = false
+      for (const holder of at.holders) {
+        if (failures.has(holder.node)) continue
+        const m = members.get(holder.node)
+        if (m === undefined) {
+          failures.set(holder.node, `${holder.node}: not reachable (not an alive member)`)
+          continue
+        }
+        try {
+          const { bytes } = await (c.fetchImage ?? fetchImage)(c.mesh, { name: m.name, peerId: m.peerId, addrs: m.addrs }, at.id, c.imageStore, { tmpDir: c.tmpDir, signal })
+          const key = imageKey(image)
+          if (key !== undefined) await c.runtime.tagImage(at.id, key)
+          const ms = Math.round(performance.now() - t0)
+          log.info({ image, id: at.id, from: m.name, bytes, ms }, 'fetched image from a peer')
+          refresh().catch(() => {})
+          return { ok: true, image, id: at.id, from: m.name, bytes, ms }
+        } catch (err) {
+          if (signal.aborted) throw err
+          if (err instanceof ImageTransferError && err.kind === 'busy') {
+            busy = true
+            continue
+          }
+          const message = err instanceof ImageTransferError ? err.message : `${holder.node}: ${(err as Error).message}`
+          log.warn({ image, from: holder.node, err: message }, 'could not fetch image from a peer')
+          failures.set(holder.node, message)
+        }
       }
-      const t0 = performance.now()
-      try {
-        const { bytes } = await (c.fetchImage ?? fetchImage)(c.mesh, { name: m.name, peerId: m.peerId, addrs: m.addrs }, at.id, c.imageStore, { tmpDir: c.tmpDir, signal })
-        const key = imageKey(image)
-        if (key !== undefined) await c.runtime.tagImage(at.id, key)
-        const ms = Math.round(performance.now() - t0)
-        log.info({ image, id: at.id, from: m.name, bytes, ms }, 'fetched image from a peer')
-        refresh().catch(() => {})
-        return { ok: true, image, id: at.id, from: m.name, bytes, ms }
-      } catch (err) {
-        if (signal.aborted) throw err
-        const message = err instanceof ImageTransferError ? err.message : `${holder.node}: ${(err as Error).message}`
-        log.warn({ image, from: holder.node, err: message }, 'could not fetch image from a peer')
-        failures.push(message)
-      }
+      if (!busy || performance.now() - t0 > BUSY_DEADLINE_MS) break
+      await sleep(BUSY_RETRY_MS, undefined, { signal })
     }
-    return { ok: false, reason: 'failed', message: `every node holding ${image} (${at.id.slice(0, 19)}…) failed: ${failures.join('; ')}` }
+    const why = failures.size > 0 ? [...failures.values()].join('; ') : 'every holder stayed busy'
+    return { ok: false, reason: 'failed', message: `every node holding ${image} (${id.slice(0, 19)}…) failed: ${why}` }
   }
 
   return {
