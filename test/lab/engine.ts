@@ -3,6 +3,7 @@ import { request } from 'node:http'
 import { join } from 'node:path'
 import type { HostCgroup } from './cgroups.ts'
 import { must, spawnDetached, tail, untilReady } from './exec.ts'
+import { formatCIDR, networkOf, parseCIDR } from '@shoal/core/network/cidr.ts'
 import { GATEWAY, PREFIX_LEN, type HostLayout } from './layout.ts'
 
 /**
@@ -34,8 +35,10 @@ function containerdConfig (h: HostLayout): string {
  * every lab engine would share the main one's. A registry on a lab host
  * (the images bench's yardstick) speaks plain HTTP: the lab's addresses may.
  */
+const LAB_SUBNET = formatCIDR(networkOf(parseCIDR(`${GATEWAY}/${PREFIX_LEN}`)!))
+
 function daemonJson (h: HostLayout): string {
-  return JSON.stringify({ 'deprecated-key-path': join(h.dir, 'key.json'), 'insecure-registries': [`${GATEWAY.replace(/\.\d+$/, '.0')}/${PREFIX_LEN}`] }, null, 2) + '\n'
+  return JSON.stringify({ 'deprecated-key-path': join(h.dir, 'key.json'), 'insecure-registries': [LAB_SUBNET] }, null, 2) + '\n'
 }
 
 function dockerdArgs (h: HostLayout, cg: HostCgroup): string[] {

@@ -129,7 +129,8 @@ export function createClusterImages (c: ClusterImagesComponents): ClusterImages 
     return await running
   }
 
-  const fetchOnce = async (image: string, signal: AbortSignal): Promise<FetchOutcome> => {
+  /** Fetch `image`, whose canonical name is `key` (imageKey). */
+  const fetchOnce = async (image: string, key: string, signal: AbortSignal): Promise<FetchOutcome> => {
     const t0 = performance.now()
     const failures = new Map<string, string>()
     let id = ''
@@ -151,8 +152,7 @@ export function createClusterImages (c: ClusterImagesComponents): ClusterImages 
         }
         try {
           const { bytes } = await (c.fetchImage ?? fetchImage)(c.mesh, { name: m.name, peerId: m.peerId, addrs: m.addrs }, at.id, c.imageStore, { tmpDir: c.tmpDir, signal })
-          const key = imageKey(image)
-          if (key !== undefined) await c.runtime.tagImage(at.id, key)
+          await c.runtime.tagImage(at.id, key)
           const ms = Math.round(performance.now() - t0)
           log.info({ image, id: at.id, from: m.name, bytes, ms }, 'fetched image from a peer')
           refresh().catch(() => {})
@@ -198,10 +198,12 @@ export function createClusterImages (c: ClusterImagesComponents): ClusterImages 
     },
     refresh,
     async fetch (image) {
-      const key = imageKey(image) ?? image
+      const key = imageKey(image)
+      // Not a name an engine lists (invalid, or pinned by digest): no node can be said to hold it.
+      if (key === undefined) return { ok: false, reason: 'none', message: `no other node holds ${image}` }
       const shared = inflight.get(key)
       if (shared !== undefined) return await shared
-      const p = fetchOnce(image, stopping.signal)
+      const p = fetchOnce(image, key, stopping.signal)
       inflight.set(key, p)
       try {
         return await p

@@ -168,25 +168,19 @@ export function createDockerRuntime (init: DockerRuntimeInit): ContainerRuntime 
     }
   }
 
-  const imagePresent = async (ref: string): Promise<boolean> => {
+  /** The ID of the image `ref` (a full reference, tag or digest included) names; undefined when the engine lacks it. */
+  const idOf = async (ref: string): Promise<string | undefined> => {
     try {
-      await docker.getImage(ref).inspect()
-      return true
+      return (await docker.getImage(ref).inspect()).Id
     } catch (err) {
-      if (statusOf(err) === 404) return false
+      if (statusOf(err) === 404) return undefined
       return rethrow(err)
     }
   }
 
   const imageID = async (image: string): Promise<string | undefined> => {
     const ref = parseImageRef(image)
-    if ('invalid' in ref) return undefined
-    try {
-      return (await docker.getImage(withDefaultTag(ref)).inspect()).Id
-    } catch (err) {
-      if (statusOf(err) === 404) return undefined
-      return rethrow(err)
-    }
+    return 'invalid' in ref ? undefined : await idOf(withDefaultTag(ref))
   }
 
   const images = async (): Promise<EngineImage[]> => {
@@ -211,7 +205,7 @@ export function createDockerRuntime (init: DockerRuntimeInit): ContainerRuntime 
     const ref = parseImageRef(image)
     if ('invalid' in ref) return { reason: 'InvalidImageName', message: ref.invalid }
     const full = withDefaultTag(ref)
-    if (policy !== 'Always' && await imagePresent(full)) return undefined
+    if (policy !== 'Always' && await idOf(full) !== undefined) return undefined
     if (policy === 'Never') {
       return { reason: 'ErrImageNeverPull', message: `Container image "${image}" is not present with pull policy of Never` }
     }
