@@ -1,6 +1,10 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
+import { execFile } from 'node:child_process'
+import { readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
 import { shoal } from './helpers/agents.ts'
 import { waitFor } from './helpers/wait.ts'
 import { Lab } from './lab/lab.ts'
@@ -99,7 +103,8 @@ describe('images move between the nodes, without a registry', { skip: SKIP }, ()
     const events = ((await v.api().getJson('/api/v1/namespaces/default/events', 5000)).items as Json[])
       .filter(e => e.involvedObject?.name === 'pinned').map(e => `${String(e.reason)}: ${String(e.message)}`)
     assert.ok(events.some(m => /^Pulled: Successfully pulled image "kub-first-app" .* from node h[13] in /.test(m)), events.join('\n'))
-    assert.ok(!events.some(m => /^Pulling:/.test(m)), `no registry was asked:\n${events.join('\n')}`)
+    assert.ok(!events.some(m => /^Pulling: Pulling image "kub-first-app"$/.test(m)), `no registry was asked:\n${events.join('\n')}`)
+    assert.ok(events.some(m => /^Pulling: Pulling image "kub-first-app" from node h[13] \([\d.]+ MB\)$/.test(m)), `the transfer said where from:\n${events.join('\n')}`)
   })
   it('host 1, where the image was made, powered off after the fan-out: a pod on host 4 gets it from host 2 or 3', async () => {
     await lab.kill(1)
@@ -115,5 +120,125 @@ describe('images move between the nodes, without a registry', { skip: SKIP }, ()
     const events = ((await v.api(2).getJson('/api/v1/namespaces/default/events', 5000)).items as Json[])
       .filter(e => e.involvedObject?.name === 'on-four').map(e => `${String(e.reason)}: ${String(e.message)}`)
     assert.ok(events.some(m => /^Pulled: Successfully pulled image "kub-first-app" .* from node h[23] in /.test(m)), events.join('\n'))
+  })
+})
+
+const sh = async (script: string): Promise<string> => (await promisify(execFile)('sh', ['-c', script], { timeout: 120_000 })).stdout
+
+/** Make `name` on host k's engine (or the machine's own, k 0): the web image serving `page`, plus `blobBytes` of random data. */
+async function build (lab: Lab, k: number, name: string, page: string, blobBytes = 0): Promise<string> {
+  const docker = k === 0 ? 'docker' : `docker --host unix://${lab.host(k).layout.dockerSock}`
+  const ctr = `build-${randomBytes(4).toString('hex')}`
+  const blob = blobBytes > 0 ? ` && head -c ${blobBytes} /dev/urandom > /blob` : ''
+  await sh(`${docker} run --name ${ctr} shoal-test/web:1 sh -c "echo '${page}' > /www/index.html${blob}" && ${docker} commit --change 'CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]' ${ctr} ${name} >/dev/null && ${docker} rm ${ctr} >/dev/null`)
+  return (await sh(`${docker} image inspect --format '{{.Id}}' ${name}`)).trim()
+}
+
+/** `docker save | docker load` of `name` from host a's engine to host b's. */
+async function copy (lab: Lab, name: string, a: number, b: number): Promise<void> {
+  await sh(`docker --host unix://${lab.host(a).layout.dockerSock} save ${name} | docker --host unix://${lab.host(b).layout.dockerSock} load --quiet`)
+}
+
+const podOn = (name: string, node: string, image: string): Json => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, labels: { app: name } }, spec: { nodeName: node, terminationGracePeriodSeconds: 1, containers: [{ name: 'web', image, imagePullPolicy: 'IfNotPresent' }] } })
+
+/**
+ * `shoal image push` and `rm`, and a transfer whose sender dies half-way, on
+ * a lab of four hosts:
+ * - `app:v` exists in two builds: A on hosts 1 and 3, B on host 2; host 4 has neither;
+ * - `big:1` (random data, so the transfer takes a while) is on hosts 1 and 2;
+ * - `pushed-app:1` is on this machine's own engine only, outside the cluster.
+ */
+describe('shoal image push and rm, and a sender lost mid-transfer', { skip: SKIP }, () => {
+  let lab: Lab
+  let v: LabView
+  const tag = randomBytes(6).toString('hex')
+  const pages = { a: `build A ${tag}`, b: `build B ${tag}`, pushed: `pushed ${tag}` }
+  const ids = { a: '', b: '', pushed: '', big: '' }
+  const events = async (pod: string, via = 1): Promise<string[]> => ((await v.api(via).getJson('/api/v1/namespaces/default/events', 5000)).items as Json[])
+    .filter(e => e.involvedObject?.name === pod).map(e => `${String(e.reason)}: ${String(e.message)}`)
+  const imageOn = async (k: number, name: string): Promise<string | undefined> => {
+    const r = await lab.run(k, ['docker', 'image', 'inspect', '--format', '{{.Id}}', name])
+    return r.code === 0 ? r.stdout.trim() : undefined
+  }
+
+  before(async () => {
+    lab = await Lab.up(4)
+    v = new LabView(lab)
+    ids.a = await build(lab, 1, 'app:v', pages.a)
+    await copy(lab, 'app:v', 1, 3)
+    ids.b = await build(lab, 2, 'app:v', pages.b)
+    ids.big = await build(lab, 1, 'big:1', 'big', 40_000_000)
+    await copy(lab, 'big:1', 1, 2)
+    ids.pushed = await build(lab, 0, `shoal-test/pushed-app:${tag}`, pages.pushed)
+  })
+
+  after(async () => {
+    await sh(`docker rmi shoal-test/pushed-app:${tag} >/dev/null 2>&1 || true`).catch(() => {})
+    await lab?.down()
+  })
+
+  it('push uploads an image from an engine outside the cluster to the node it talks to; a pod on another host runs it, from that node', async () => {
+    const r = await shoal(['image', 'push', `shoal-test/pushed-app:${tag}`, '--kubeconfig', lab.host(1).layout.kubeconfig, '--docker-socket', '/var/run/docker.sock'], { timeoutMs: 120_000 })
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, new RegExp(`^shoal-test/pushed-app:${tag}: pushed ${ids.pushed.slice(7, 19)} \\([\\d.]+ MB uploaded; held by h1\\)\\n$`))
+    assert.equal(await imageOn(1, `shoal-test/pushed-app:${tag}`), ids.pushed)
+    const res = await v.api().request('POST', '/api/v1/namespaces/default/pods', { json: podOn('pushed', lab.host(3).name, `shoal-test/pushed-app:${tag}`) })
+    assert.equal(res.status, 201, res.text)
+    const [p] = await v.readyPods('pushed', 1, { timeoutMs: 60_000 })
+    assert.equal((await v.fromHost(1, `http://${String(p.status.podIP)}:8080/`))?.trim(), pages.pushed)
+    assert.ok((await events('pushed')).some(m => /^Pulled: Successfully pulled image .* from node h1 in /.test(m)))
+  })
+
+  it('push of an image its node holds writes only the record, and pins the name: a new node runs the pushed build, though more nodes hold the other', async () => {
+    const r = await shoal(['image', 'push', 'app:v', '--kubeconfig', lab.host(2).layout.kubeconfig, '--docker-socket', lab.host(2).layout.dockerSock], { timeoutMs: 60_000 })
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.stdout, `app:v: pushed ${ids.b.slice(7, 19)} (held by h2)\n`)
+    const res = await v.api().request('POST', '/api/v1/namespaces/default/pods', { json: podOn('pinned', lab.host(4).name, 'app:v') })
+    assert.equal(res.status, 201, res.text)
+    const [p] = await v.readyPods('pinned', 1, { timeoutMs: 60_000 })
+    assert.equal((await v.fromHost(1, `http://${String(p.status.podIP)}:8080/`))?.trim(), pages.b)
+    assert.equal(await imageOn(4, 'app:v'), ids.b)
+    assert.ok((await events('pinned')).some(m => /^Pulled: Successfully pulled image "app:v" .* from node h2 in /.test(m)))
+  })
+
+  it('rm stops the cluster serving the name: nodes drop it where no container uses it, the node whose pod uses it keeps it, and `image ls` no longer lists it', async () => {
+    const r = await shoal(['image', 'rm', 'app:v', '--kubeconfig', lab.host(1).layout.kubeconfig])
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.stdout, `app:v: removed ${[ids.a, ids.b].sort().map(id => id.slice(7, 19)).join(', ')} (no longer served; nodes drop it where no container uses it)\n`)
+    await waitFor('app:v gone from hosts 1 to 3', async () => (await Promise.all([1, 2, 3].map(async k => await imageOn(k, 'app:v')))).every(id => id === undefined), { timeoutMs: 20_000, intervalMs: 250 })
+    assert.equal(await imageOn(4, 'app:v'), ids.b, 'kept where a pod uses it')
+    const [p] = await v.readyPods('pinned', 1)
+    assert.equal((await v.fromHost(1, `http://${String(p.status.podIP)}:8080/`))?.trim(), pages.b)
+    const ls = await shoal(['image', 'ls', '--kubeconfig', lab.host(1).layout.kubeconfig])
+    assert.equal(ls.code, 0, ls.stderr)
+    assert.doesNotMatch(ls.stdout, /^app:v /m)
+    assert.match(ls.stdout, /^big:1 /m)
+    const bad = await shoal(['image', 'rm', 'app:v', '--kubeconfig', lab.host(1).layout.kubeconfig])
+    assert.equal(bad.code, 1)
+    assert.match(bad.stderr, /NotFound.*no node holds an image named app:v/)
+  })
+
+  it('the sender powered off mid-transfer: the pull goes on from the other holder, and no partial image or file is left', async () => {
+    // Slow senders, so the transfer is under way when one dies.
+    await lab.netem(1, ['rate=60mbit'])
+    await lab.netem(2, ['rate=60mbit'])
+    const res = await v.api(3).request('POST', '/api/v1/namespaces/default/pods', { json: podOn('big', lab.host(3).name, 'big:1') })
+    assert.equal(res.status, 201, res.text)
+    const first = await waitFor('the transfer to begin', async () => {
+      const m = (await events('big', 3)).map(e => /^Pulling: Pulling image "big:1" from node (h[12]) /.exec(e)?.[1]).find(x => x !== undefined)
+      return m ?? false
+    }, { timeoutMs: 60_000, intervalMs: 100 })
+    const dir = join(lab.host(3).layout.agentData, 'image-transfers')
+    assert.ok(readdirSync(dir).length > 0, 'a partial archive is on disk')
+    const dead = Number(first.slice(1))
+    const other = dead === 1 ? 2 : 1
+    await lab.kill(dead)
+    await v.readyPods('big', 1, { via: 3, timeoutMs: 90_000 })
+    const said = await events('big', 3)
+    assert.ok(said.some(m => m.startsWith(`Pulling: Pulling image "big:1" from node h${other} `)), said.join('\n'))
+    assert.ok(said.some(m => new RegExp(`^Pulled: Successfully pulled image "big:1" \\(${ids.big.slice(0, 19)}…, [\\d.]+ MB\\) from node h${other} in `).test(m)), said.join('\n'))
+    assert.equal(await imageOn(3, 'big:1'), ids.big)
+    assert.deepEqual(readdirSync(dir), [], 'no transfer file left')
+    assert.equal((await lab.docker(3, ['images', '-q', '--filter', 'dangling=true'])).trim(), '', 'no partial image in the engine')
   })
 })

@@ -25,7 +25,8 @@ const USAGE = `usage: npm run lab -- VERB …
   start-agent K          start host K's agent again
   partition K[,K…]       split these hosts from the others (L2), \`heal\` to end it
   heal                   end the partition
-  netem K SPEC…|off      impair what host K sends: delay=100ms jitter=10ms loss=5% rate=1mbit`
+  netem K SPEC…|off      impair what host K sends: delay=100ms jitter=10ms loss=5% rate=1mbit
+                         (rate alone works without sch_netem: a token bucket)`
 
 function hostNumber (arg: string | undefined): number {
   const k = Number(arg)

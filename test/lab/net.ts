@@ -107,7 +107,7 @@ export function netemArgs (spec: readonly string[]): string[] {
   return args
 }
 
-/** Impair what the host sends on eth0 (`off` removes it); NetemUnsupportedError when the kernel has no netem. */
+/** Impair what the host sends on eth0 (`off` removes it); NetemUnsupportedError when the kernel has no netem (a rate alone needs only sch_tbf). */
 export async function setNetem (h: HostLayout, spec: readonly string[]): Promise<void> {
   if (spec.length === 1 && spec[0] === 'off') {
     const res = await exec('tc', ['-n', h.netns, 'qdisc', 'del', 'dev', 'eth0', 'root'])
@@ -115,7 +115,10 @@ export async function setNetem (h: HostLayout, spec: readonly string[]): Promise
     if (res.code !== 0 && !/No such file|handle of zero/i.test(res.stderr)) throw new Error(`host ${h.k}: tc qdisc del failed: ${res.stderr.trim()}`)
     return
   }
-  const res = await exec('tc', ['-n', h.netns, 'qdisc', 'replace', 'dev', 'eth0', 'root', 'netem', ...netemArgs(spec)])
+  const args = netemArgs(spec)
+  // A rate alone is a token bucket (sch_tbf), which kernels without netem have too.
+  const qdisc = args.length === 2 && args[0] === 'rate' ? ['tbf', 'rate', args[1]!, 'burst', '64kb', 'latency', '200ms'] : ['netem', ...args]
+  const res = await exec('tc', ['-n', h.netns, 'qdisc', 'replace', 'dev', 'eth0', 'root', ...qdisc])
   if (res.code === 0) return
   const said = res.stderr.trim()
   if (/qdisc kind is unknown/i.test(said)) throw new NetemUnsupportedError(said)

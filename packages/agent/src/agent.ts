@@ -263,7 +263,7 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
     s.control.start()
     s.podStatus.start()
     s.podIOServer = await servePodIO(s.mesh.node, s.kubelet.podIO, log.child({ module: 'pod-io' }))
-    s.imageServer = await serveImages(s.mesh.node, s.imageStore, log.child({ module: 'images' }))
+    s.imageServer = await serveImages(s.mesh.node, s.imageStore, log.child({ module: 'images' }), { serves: async id => await s.images.serves(id) })
     s.images.start()
     s.nodeNetwork?.start()
     await s.kubelet.start()
@@ -381,6 +381,7 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
       return session.raft.store.local
     },
     podIO: nodeName => session?.podIOFor(nodeName),
+    images: () => session?.images,
     read: async (resource, namespace, name, consistent) => {
       if (session === undefined) throw new ConflictError('the agent is not running')
       if (consistent) await session.raft.store.barrier()

@@ -18,6 +18,8 @@ export interface Answer {
 
 export interface RequestOptions {
   readonly body?: string | Uint8Array
+  /** A body streamed from here instead (sent chunked); a failure of it fails the request. */
+  readonly upload?: NodeJS.ReadableStream
   readonly headers?: Readonly<Record<string, string>>
   /** Give up when no answer came in this long; default 30 s. */
   readonly timeoutMs?: number
@@ -93,7 +95,16 @@ export async function open (e: Endpoint, method: string, path: string, opts: Req
         signal
       }, resolve)
       req.on('error', (err: NodeJS.ErrnoException) => { reject(new UnreachableError(e, err)) })
-      req.end(opts.body)
+      if (opts.upload === undefined) {
+        req.end(opts.body)
+        return
+      }
+      const upload = opts.upload
+      upload.on('error', (err: Error) => {
+        req.destroy(err)
+        reject(err)
+      })
+      upload.pipe(req)
     })
   } finally {
     clearTimeout(timer)

@@ -8,6 +8,7 @@ import { AddressInUseError } from '../errors.ts'
 import { formatHostPort } from '../config.ts'
 import { Reply, StreamReply, failure, statusFor, type Status } from './status.ts'
 import { bearerMatches, type ApiCredentials } from './tls.ts'
+import type { ClusterImages } from '../images/images.ts'
 
 /** A member as the api shows it: gossip state plus its place in Raft. */
 export type MemberView = Member & { readonly raft: { readonly role: string, readonly match: number | null } }
@@ -36,6 +37,8 @@ export interface ApiBackend {
    * no node can: pod logs and exec answer 503.
    */
   podIO?: PodIOFor
+  /** The cluster's images (`shoal image push`, `rm`); undefined while the agent is not running. */
+  images?: () => Pick<ClusterImages, 'push' | 'remove'> | undefined
 }
 
 export interface AgentInfo {
@@ -83,6 +86,11 @@ type Route = ((req: IncomingMessage, body: unknown, params: Record<string, strin
  * data dir can reach it, so it asks for no token.
  */
 export function createApiServer (backend: ApiBackend, init: ApiInit, log: Logger): ApiServer {
+  const imagesOf = (): Pick<ClusterImages, 'push' | 'remove'> => {
+    const images = backend.images?.()
+    if (images === undefined) throw new ShoalError('ServiceUnavailable', 503, 'the agent is not running')
+    return images
+  }
   const publicRoutes: Record<string, Route> = {
     'GET /healthz': () => 'ok',
     'GET /livez': () => 'ok',
@@ -96,7 +104,25 @@ export function createApiServer (backend: ApiBackend, init: ApiInit, log: Logger
     // The raw replicated store, for tools and tests; the Kubernetes API is built on top of it.
     'POST /api/shoal/v1/store': async (_req, body) => await backend.write(body),
     'GET /api/shoal/v1/store/:resource': async (_req, _body, p, q) => await backend.read(p.resource!, q.get('namespace') ?? '', undefined, q.has('consistent')),
-    'GET /api/shoal/v1/store/:resource/:namespace/:name': async (_req, _body, p, q) => await backend.read(p.resource!, p.namespace === '_' ? '' : p.namespace!, p.name!, q.has('consistent'))
+    'GET /api/shoal/v1/store/:resource/:namespace/:name': async (_req, _body, p, q) => await backend.read(p.resource!, p.namespace === '_' ? '' : p.namespace!, p.name!, q.has('consistent')),
+    // `shoal image push`: the body is the image's `docker save` archive, or empty when this node's engine holds it already.
+    'POST /api/shoal/v1/images/push': Object.assign(async (req: IncomingMessage, _body: unknown, _p: Record<string, string>, q: URLSearchParams) => {
+      const image = q.get('image') ?? ''
+      const id = q.get('id') ?? ''
+      if (image === '') throw new BadRequest('image: required, the name to push (NAME[:TAG])')
+      if (id === '') throw new BadRequest('id: required, the image ID (sha256:…)')
+      const images = imagesOf()
+      const empty = req.headers['content-length'] === '0' || (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined)
+      if (empty) return await images.push(image, id)
+      const size = Number(q.get('size'))
+      if (!Number.isSafeInteger(size) || size <= 0) throw new BadRequest('size: required with an archive, the image\'s size in bytes')
+      return await images.push(image, id, { source: req, size })
+    }, { rawBody: true as const }),
+    'DELETE /api/shoal/v1/images': async (_req, _body, _p, q) => {
+      const image = q.get('image') ?? ''
+      if (image === '') throw new BadRequest('image: required, the name to remove (NAME[:TAG])')
+      return await imagesOf().remove(image)
+    }
   }
   for (const [key, handler] of Object.entries(kubeRoutes(() => backend.store(), backend.writeRaw, backend.podIO))) {
     publicRoutes[key] = handler.rawBody === true

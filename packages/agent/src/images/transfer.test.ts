@@ -16,12 +16,12 @@ import { createSilentLogger } from '../log.ts'
 import { tarFiles } from '../kubelet/pause-image.ts'
 import { followProgress } from '../kubelet/docker-stream.ts'
 import {
-  dockerImageStore, fetchImage, serveImages, IMAGE_PROTOCOL, ImageTransferError,
+  dockerImageStore, fetchImage, loadArchive, serveImages, IMAGE_PROTOCOL, ImageTransferError,
   type ImageServer, type ImageStore, type ImageTransferKind, type Peer
 } from './transfer.ts'
 
 /**
- * Image transfer between real libp2p meshes on loopback (127.0.0.201-205,
+ * Image transfer between real libp2p meshes on loopback (127.0.0.201-206,
  * port 17990) and the real Docker engine. The serving side mostly replays
  * archives from memory (one engine cannot both hold and lack an image); the
  * real image is made for this run (`docker import` of random bytes, then two
@@ -447,6 +447,29 @@ describe('image transfer between agents', () => {
     await assert.rejects(fetchImage(near.node, peerOf(far, 'far'), id, mine, { tmpDir: await tmpDir() }),
       isTransferError('not-found', new RegExp(`^node far does not hold image ${id.slice(0, 19)}…$`)))
     assert.ok(farStore.asked.includes(id), 'the far engine was asked')
+  })
+
+  it('an image the cluster withdrew (serves says no) is answered not-found, though the engine holds it', async () => {
+    const withdrawn = await startMesh(206)
+    meshes.push(withdrawn)
+    const store = new StubStore()
+    store.hold(realId, realArchive)
+    servers.push(await serveImages(withdrawn.node, store, log, { serves: async id => id !== realId }))
+    await assert.rejects(fetchImage(near.node, peerOf(withdrawn, 'withdrawn'), realId, new StubStore(), { tmpDir: await tmpDir() }), isTransferError('not-found', /does not hold image/))
+  })
+
+  it('an uploaded archive (shoal image push) gets the same check: a sound one is loaded, a flipped byte refused, and no temp file stays', async () => {
+    const mine = new StubStore()
+    const tmp = await tmpDir()
+    const chunks = (buf: Buffer): AsyncIterable<Uint8Array> => Readable.from([buf.subarray(0, 5000), buf.subarray(5000)])
+    await loadArchive(chunks(realArchive), realId, realArchive.length, mine, { tmpDir: tmp })
+    assert.deepEqual(mine.loads, [sha256(realArchive)])
+    const flipped = Buffer.from(realArchive)
+    flipped[realArchive.indexOf(payload.subarray(0, 64)) + 1000]! ^= 0x01
+    await assert.rejects(loadArchive(chunks(flipped), realId, realArchive.length, mine, { tmpDir: tmp }), isTransferError('refused', /failed its digest check/))
+    await assert.rejects(loadArchive(chunks(realArchive.subarray(0, 20_000)), realId, realArchive.length, mine, { tmpDir: tmp }), isTransferError('broken', /was cut off/))
+    assert.equal(mine.loads.length, 1)
+    assert.deepEqual(await readdir(tmp), [])
   })
 
   it('a malformed ID is refused by the client before dialing, and by the server on the wire', async () => {

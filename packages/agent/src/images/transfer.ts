@@ -85,6 +85,8 @@ export interface ServeImagesInit {
   maxConcurrent?: number
   /** Test hook: change the bytes sent (e.g. flip one), to show the receiver refuses them. */
   tamper?: (chunk: Uint8Array, offset: number) => Uint8Array
+  /** Whether image `id` may be served (false: withdrawn from the cluster by `shoal image rm`); default every image. */
+  serves?: (id: string) => Promise<boolean>
 }
 
 export interface Peer {
@@ -209,6 +211,7 @@ interface ServerContext {
   readonly log: Logger
   readonly maxConcurrent: number
   readonly tamper: ServeImagesInit['tamper']
+  readonly serves: NonNullable<ServeImagesInit['serves']>
   serving: number
 }
 
@@ -218,7 +221,7 @@ export async function serveImages (node: MeshNode, store: ImageStore, log: Logge
   if (!Number.isSafeInteger(maxConcurrent) || maxConcurrent < 1) {
     throw new InvalidConfigError([`maxConcurrent must be a positive integer, not ${String(maxConcurrent)}`])
   }
-  const ctx: ServerContext = { store, log, maxConcurrent, tamper: opts.tamper, serving: 0 }
+  const ctx: ServerContext = { store, log, maxConcurrent, tamper: opts.tamper, serves: opts.serves ?? (async () => true), serving: 0 }
   const active = new Set<AbortController>()
   await node.handle(IMAGE_PROTOCOL, async (stream, connection) => {
     const ac = new AbortController()
@@ -272,6 +275,10 @@ async function serveOne (stream: Stream, peer: string, ctx: ServerContext, signa
     let tar: NodeJS.ReadableStream
     try {
       size = await ctx.store.size(id)
+      if (size !== undefined && !await ctx.serves(id)) {
+        await refuse('not-found', `image ${id} was removed from the cluster (shoal image rm)`)
+        return
+      }
       if (size === undefined) {
         await refuse('not-found', `no image ${id} here`)
         return
@@ -381,11 +388,12 @@ export async function fetchImage (node: MeshNode, peer: Peer, id: string, store:
   const onAbort = (): void => { stream.abort(new Error('the fetch was aborted')) }
   signal?.addEventListener('abort', onAbort, { once: true })
   const file = join(opts.tmpDir, `image-${hex.slice(0, 12)}-${randomBytes(4).toString('hex')}.tar`)
+  let received = 0
   try {
     const size = await requestImage(stream, peer, image, id, signal)
     let bytes: number
     try {
-      bytes = await receiveArchive(stream, () => peerClosed, file, hex, size, opts.onProgress)
+      bytes = await receiveArchive(incoming(stream, () => peerClosed, () => received), file, hex, size, (n, total) => { received = n; opts.onProgress?.(n, total) })
     } catch (err) {
       if (err instanceof ArchiveRefusal) {
         throw new ImageTransferError('refused', err.check === 'digest'
@@ -418,6 +426,47 @@ export async function fetchImage (node: MeshNode, peer: Peer, id: string, store:
     throw err
   } finally {
     signal?.removeEventListener('abort', onAbort)
+    await rm(file, { force: true })
+  }
+}
+
+/**
+ * Load an archive of image `id` that arrives from `source` (`shoal image
+ * push` uploading through the API) into `store`, with the checks a peer's
+ * transfer gets: refused (ImageTransferError `refused`) unless every byte is
+ * pinned by the ID, loaded only when whole and sound, the temp file removed
+ * in every case. `size` is what the sender says the image is (bounds the
+ * archive's length).
+ */
+export async function loadArchive (source: AsyncIterable<Uint8Array>, id: string, size: number, store: ImageStore, opts: FetchImageOptions): Promise<{ bytes: number }> {
+  const hex = IMAGE_ID.exec(id)?.[1]
+  if (hex === undefined) throw new ImageTransferError('invalid', `${JSON.stringify(id.slice(0, 100))} is not an image ID: that is "sha256:" and 64 lowercase hex digits`)
+  const image = shortId(id)
+  await mkdir(opts.tmpDir, { recursive: true })
+  const file = join(opts.tmpDir, `upload-${hex.slice(0, 12)}-${randomBytes(4).toString('hex')}.tar`)
+  try {
+    let bytes: number
+    try {
+      bytes = await receiveArchive(source, file, hex, size, opts.onProgress)
+    } catch (err) {
+      if (err instanceof ArchiveRefusal) {
+        throw new ImageTransferError('refused', err.check === 'digest'
+          ? `the archive of image ${image} failed its digest check: ${err.message}`
+          : `the upload is not a sound docker save archive of image ${image}: ${err.message}`)
+      }
+      if (err instanceof ArchiveTruncated) throw new ImageTransferError('broken', `the upload of image ${image} was cut off: ${err.message}`)
+      throw err
+    }
+    opts.signal?.throwIfAborted()
+    try {
+      await store.load(file, opts.signal)
+    } catch (err) {
+      opts.signal?.throwIfAborted()
+      throw new ImageTransferError('load', `the engine refused image ${image}: ${(err as Error).message}`, { cause: err })
+    }
+    if (await store.size(id).catch(() => undefined) === undefined) throw new ImageTransferError('load', `the engine loaded the archive of image ${image} but does not hold the image`)
+    return { bytes }
+  } finally {
     await rm(file, { force: true })
   }
 }
@@ -478,14 +527,14 @@ class StreamBroken extends Error {
 }
 
 /** Receive the archive into `file`, checking it on the way; resolves with its length once whole and sound. */
-async function receiveArchive (stream: Stream, peerClosed: () => boolean, file: string, idHex: string, size: number, onProgress: FetchImageOptions['onProgress']): Promise<number> {
+async function receiveArchive (source: AsyncIterable<Uint8Array>, file: string, idHex: string, size: number, onProgress: FetchImageOptions['onProgress']): Promise<number> {
   const check = new ArchiveCheck(idHex)
   const limit = sizeLimit(size)
   let fh: FileHandle | undefined
   let received = 0
   try {
     fh = await open(file, 'wx', 0o600)
-    for await (const chunk of incoming(stream, peerClosed, () => received)) {
+    for await (const chunk of source) {
       received += chunk.byteLength
       if (received > limit) throw new ArchiveRefusal('format', `it is longer than ${limit} bytes, for an image of ${size} bytes`)
       onProgress?.(received, size)

@@ -201,6 +201,20 @@ export function createDockerRuntime (init: DockerRuntimeInit): ContainerRuntime 
     }
   }
 
+  const untagImage = async (image: string): Promise<'removed' | 'in-use' | 'absent'> => {
+    const ref = parseImageRef(image)
+    if ('invalid' in ref || ref.digest !== undefined) throw new Error(`cannot untag an image named ${JSON.stringify(image)}`)
+    try {
+      await docker.getImage(withDefaultTag(ref)).remove()
+      return 'removed'
+    } catch (err) {
+      if (statusOf(err) === 404) return 'absent'
+      // "conflict: unable to remove repository reference … container … is using its referenced image".
+      if (statusOf(err) === 409) return 'in-use'
+      return rethrow(err)
+    }
+  }
+
   const ensureImage: ContainerRuntime['ensureImage'] = async (image, policy, signal) => {
     const ref = parseImageRef(image)
     if ('invalid' in ref) return { reason: 'InvalidImageName', message: ref.invalid }
@@ -432,6 +446,7 @@ export function createDockerRuntime (init: DockerRuntimeInit): ContainerRuntime 
     imageID,
     images,
     tagImage,
+    untagImage,
     runSandbox,
     createContainer: async (sandboxId: string, config: ContainerConfig) => await create(appCreateOptions(node, sandboxId, config)),
     startContainer: start,

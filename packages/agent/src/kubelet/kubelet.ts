@@ -4,7 +4,7 @@ import { isDeepStrictEqual } from 'node:util'
 import { ShoalError, type KubeObject, type ObjectStore } from '@shoal/core'
 import type { RuntimeHealth } from '@shoal/core/members/types.ts'
 import {
-  admitPod, clusterCopyEvent, createdEvent, imageFailedEvents, pulledFromNodeEvent, newestFirst, orphans, planPod, podSpecOf, podStatus, pulledEvent, pullingEvent, startedEvent, startFailedEvent,
+  admitPod, clusterCopyEvent, createdEvent, pullingFromNodeEvent, imageFailedEvents, pulledFromNodeEvent, newestFirst, orphans, planPod, podSpecOf, podStatus, pulledEvent, pullingEvent, startedEvent, startFailedEvent,
   type BackoffConfig, type ImageProblem, type KubeletEvent, type ObservedContainer, type PodAction, type PodMemory, type PodStatus
 } from '@shoal/core/kubelet/index.ts'
 import { ContainerError, RuntimeDownError, type ContainerRuntime } from './runtime.ts'
@@ -14,7 +14,7 @@ import { coalescing, type Coalescing } from '../serial.ts'
 import { createProber, type Prober } from './prober.ts'
 import { createEventRecorder, type EventRecorder, type EventWriter } from './events.ts'
 import type { Logger } from '../log.ts'
-import type { FetchOutcome } from '../images/images.ts'
+import type { FetchOutcome, FetchWatcher } from '../images/images.ts'
 import { parseImageRef } from '@shoal/core/images/ref.ts'
 
 /**
@@ -56,7 +56,7 @@ export interface KubeletComponents {
    * (IfNotPresent), or when the registry fails (Always). Without it, only
    * the registry.
    */
-  readonly images?: { fetch: (image: string) => Promise<FetchOutcome> }
+  readonly images?: { fetch: (image: string, watcher?: FetchWatcher) => Promise<FetchOutcome> }
   /** Send changed pod statuses towards the leader. */
   readonly report: (changes: PodStatusReport[]) => void
   /** Send every pod's status (at each resync): repairs what gossip lost, and tells a new leader. */
@@ -109,6 +109,8 @@ const RETRY_MS = 1000
 const UNKNOWN_POD_GRACE_SECONDS = 2
 /** How often a down runtime is pinged, ms. */
 const PING_MS = 2000
+/** How often a transfer of an image from a node says how far it got (a Pulling event), ms. */
+const PULL_PROGRESS_MS = 2000
 
 const keyOf = (pod: KubeObject): string => pod.metadata.uid
 
@@ -331,6 +333,19 @@ export function createKubelet (c: KubeletComponents): Kubelet {
    */
   const ensureImage = async (s: PodState, containerName: string, image: string, policy: 'Always' | 'IfNotPresent' | 'Never'): Promise<ImageProblem | undefined> => {
     const started = now()
+    // A transfer from a node: where from when it begins, then how far every PULL_PROGRESS_MS.
+    let shownMs = 0
+    const watcher: FetchWatcher = {
+      onStart: (node, total) => {
+        shownMs = now()
+        events.record(s.pod, pullingFromNodeEvent(containerName, image, { node, total }))
+      },
+      onProgress: (node, received, total) => {
+        if (now() - shownMs < PULL_PROGRESS_MS) return
+        shownMs = now()
+        events.record(s.pod, pullingFromNodeEvent(containerName, image, { node, total, received }))
+      }
+    }
     const pulls = policy !== 'Never' && !('invalid' in parseImageRef(image))
     const fromRegistry = async (): Promise<ImageProblem | undefined> => {
       if (pulls) events.record(s.pod, pullingEvent(containerName, image))
@@ -344,7 +359,7 @@ export function createKubelet (c: KubeletComponents): Kubelet {
     }
     if (policy === 'IfNotPresent') {
       if (await c.runtime.imageID(image) !== undefined) return undefined
-      const got = await c.images.fetch(image)
+      const got = await c.images.fetch(image, watcher)
       if (got.ok) {
         events.record(s.pod, pulledFromNodeEvent(containerName, image, { node: got.from, id: got.id, bytes: got.bytes, ms: got.ms }))
         return undefined
@@ -359,7 +374,7 @@ export function createKubelet (c: KubeletComponents): Kubelet {
       events.record(s.pod, clusterCopyEvent(containerName, image, problem.message, { node: '', id: own }))
       return undefined
     }
-    const got = await c.images.fetch(image)
+    const got = await c.images.fetch(image, watcher)
     if (got.ok) {
       events.record(s.pod, clusterCopyEvent(containerName, image, problem.message, { node: got.from, id: got.id }))
       events.record(s.pod, pulledFromNodeEvent(containerName, image, { node: got.from, id: got.id, bytes: got.bytes, ms: got.ms }))

@@ -32,6 +32,8 @@ export interface ContainerRuntime {
   images: () => Promise<EngineImage[]>
   /** Give image `id` the name `image` (after it came from a peer, by ID). */
   tagImage: (id: string, image: string) => Promise<void>
+  /** Take the name `image` off the engine (`docker rmi` without force: the image goes with its last name unless a container uses it, which keeps it). `in-use` when the engine kept the name for a container. */
+  untagImage: (image: string) => Promise<'removed' | 'in-use' | 'absent'>
   /** Create and start the pod's sandbox; resolves with it running, its podIP and published ports filled in. */
   runSandbox: (config: SandboxConfig) => Promise<ObservedContainer>
   /** Create (not start) a container in the sandbox's namespaces; rejects with ContainerError (CreateContainerError). */

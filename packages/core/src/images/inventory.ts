@@ -1,5 +1,6 @@
 import type { KubeObject } from '../store/types.ts'
 import { parseImageRef, withDefaultTag } from './ref.ts'
+import type { ImageRecord } from './records.ts'
 
 /**
  * Which node holds which image, cluster-wide. Every kubelet reports its
@@ -94,21 +95,25 @@ export interface ImageLocation {
 
 /**
  * Where the cluster holds `image` (nodes other than `self`). When nodes hold
- * different images under one name, the rule is deterministic: the ID that
- * the most Ready nodes hold, then the most nodes, then the smallest ID.
+ * different images under one name, the rule is deterministic: the ID pushed
+ * under that name (`record`, from `shoal image push`) if any node holds it;
+ * else the ID that the most Ready nodes hold, then the most nodes, then the
+ * smallest ID. IDs the record withdrew (`shoal image rm`) are never chosen.
  * `spread` (any integer, e.g. a hash of the asking node's name) rotates the
  * Ready holders, so that nodes asking at once do not all pick the first.
  * Undefined when no other node reports it.
  */
-export function locateImage (image: string, nodes: readonly KubeObject[], self: string, spread = 0): ImageLocation | undefined {
+export function locateImage (image: string, nodes: readonly KubeObject[], self: string, spread = 0, record?: ImageRecord): ImageLocation | undefined {
   const key = imageKey(image)
   if (key === undefined) return undefined
+  const withdrawn = new Set(record?.image === key ? record.withdrawn : [])
+  const pinned = record?.image === key ? record.id : undefined
   const byId = new Map<string, { sizeBytes: number, holders: ImageHolder[] }>()
   for (const node of [...nodes].sort((a, b) => a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0)) {
     if (node.metadata.name === self) continue
     for (const entry of imagesOfNode(node)) {
       const id = entry.names.find(isImageID)
-      if (id === undefined || !entry.names.some(n => !isImageID(n) && imageKey(n) === key)) continue
+      if (id === undefined || withdrawn.has(id) || !entry.names.some(n => !isImageID(n) && imageKey(n) === key)) continue
       const at = byId.get(id) ?? { sizeBytes: entry.sizeBytes, holders: [] }
       at.holders.push({ node: node.metadata.name, ready: isReady(node) })
       byId.set(id, at)
@@ -117,7 +122,7 @@ export function locateImage (image: string, nodes: readonly KubeObject[], self: 
   if (byId.size === 0) return undefined
   const ranked = [...byId].sort(([ida, a], [idb, b]) => {
     const ready = (x: typeof a): number => x.holders.filter(h => h.ready).length
-    return ready(b) - ready(a) || b.holders.length - a.holders.length || (ida < idb ? -1 : 1)
+    return Number(idb === pinned) - Number(ida === pinned) || ready(b) - ready(a) || b.holders.length - a.holders.length || (ida < idb ? -1 : 1)
   })
   const [id, chosen] = ranked[0]!
   const ready = chosen.holders.filter(h => h.ready)
@@ -134,15 +139,15 @@ export interface ClusterImageRow {
   readonly nodes: readonly string[]
 }
 
-/** Every (name, ID) the Nodes report, sorted by name then ID, with the nodes holding each. */
-export function clusterImages (nodes: readonly KubeObject[]): ClusterImageRow[] {
+/** Every (name, ID) the Nodes report, sorted by name then ID, with the nodes holding each; (name, ID) pairs `records` withdrew are left out, as the cluster does not serve them. */
+export function clusterImages (nodes: readonly KubeObject[], records: ReadonlyMap<string, ImageRecord> = new Map()): ClusterImageRow[] {
   const rows = new Map<string, { name: string, id: string, sizeBytes: number, nodes: string[] }>()
   for (const node of nodes) {
     for (const entry of imagesOfNode(node)) {
       const id = entry.names.find(isImageID)
       if (id === undefined) continue
       for (const name of entry.names) {
-        if (isImageID(name)) continue
+        if (isImageID(name) || records.get(imageKey(name) ?? name)?.withdrawn.includes(id) === true) continue
         const k = `${name}\n${id}`
         const row = rows.get(k) ?? { name, id, sizeBytes: entry.sizeBytes, nodes: [] }
         if (!row.nodes.includes(node.metadata.name)) row.nodes.push(node.metadata.name)

@@ -31,6 +31,18 @@ export function pulledFromNodeEvent (containerName: string, image: string, from:
 }
 
 /**
+ * A transfer from another node began (`received` undefined), or is under way:
+ * `describe pod` shows where the image comes from, and how far it got.
+ */
+export function pullingFromNodeEvent (containerName: string, image: string, from: { node: string, total: number | undefined, received?: number }): KubeletEvent {
+  const mb = (n: number): string => (n / 1e6).toFixed(1)
+  const message = from.received === undefined
+    ? `Pulling image "${image}" from node ${from.node}${from.total !== undefined ? ` (${mb(from.total)} MB)` : ''}`
+    : `Pulling image "${image}" from node ${from.node}: ${mb(from.received)}${from.total !== undefined ? ` of ${mb(from.total)}` : ''} MB`
+  return { type: 'Normal', reason: 'Pulling', message, containerName }
+}
+
+/**
  * Policy Always, and the registry failed: the cluster's copy is run instead,
  * as Docker Swarm runs a local copy, with a Warning saying whose copy and why.
  */

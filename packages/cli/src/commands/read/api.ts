@@ -47,7 +47,8 @@ export function isNotFound (err: unknown): boolean {
   return err instanceof ServerError && err.code === 404
 }
 
-function refused (target: Target, status: number, text: string): CliError {
+/** The error of a refusal: 401 as the token's problem, else the Status the server sent. */
+export function refused (target: Target, status: number, text: string): CliError {
   if (status === 401) return new CliError(`${describeEndpoint(target.endpoint)} refused the request: Unauthorized (the token is missing or not this cluster's)`)
   let body: unknown = text
   try {
