@@ -27,6 +27,7 @@ import type { Logger } from './log.ts'
 import { VERSION } from './version.ts'
 import Docker from 'dockerode'
 import { createClusterImages, type ClusterImages } from './images/images.ts'
+import { archiveCache } from './images/cache.ts'
 import { dockerImageStore, serveImages, type ImageServer, type ImageStore } from './images/transfer.ts'
 import { createServiceProxy, type ServiceProxy } from './proxy/proxy.ts'
 import { createKernelForwarding } from './proxy/kernel.ts'
@@ -88,6 +89,8 @@ function withNetwork (runtime: RuntimeHealth, network: NetworkHealth | undefined
  * snapshot count, and the log it keeps in memory is tens of MB at most.
  */
 const COMPACT_EVERY = 100_000
+/** Disk kept for image archives to serve from (images/cache.ts), bytes: the least recently used go first. */
+const IMAGE_ARCHIVE_BYTES = 2 * 1024 ** 3
 
 /** How long a leaving leader waits for its successor to take over, ms. */
 const HANDOFF_TIMEOUT_MS = 2000
@@ -217,12 +220,13 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
       }
     }
     const runtime = createDockerRuntime({ node: config.name, socketPath: config.dockerSocket, log: kubeletLog, ...(podNetwork !== undefined ? { network: podNetwork } : {}) })
-    const imageStore = dockerImageStore(new Docker({ socketPath: config.dockerSocket }))
+    const imageStore = archiveCache(dockerImageStore(new Docker({ socketPath: config.dockerSocket })), joinPath(config.dataDir, 'image-archives'), IMAGE_ARCHIVE_BYTES, log.child({ module: 'images' }))
     const images = createClusterImages({
       node: config.name,
       mesh: mesh.node,
       runtime,
       imageStore,
+      archives: imageStore,
       store: () => store.local,
       write: async cmd => await store.write(cmd),
       members: () => members.list(),

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { clusterFromSecret, decodeToken, encodeToken, newCluster, pnetKey } from './token.ts'
+import { clusterFromSecret, decodeToken, encodeToken, meshKey, newCluster } from './token.ts'
 import { MalformedTokenError } from '../errors.ts'
 
 describe('join tokens', () => {
@@ -16,7 +16,9 @@ describe('join tokens', () => {
     const c = clusterFromSecret(new Uint8Array(32).fill(7))
     assert.equal(clusterFromSecret(new Uint8Array(32).fill(7)).id, c.id)
     assert.notEqual(clusterFromSecret(new Uint8Array(32).fill(8)).id, c.id)
-    assert.match(new TextDecoder().decode(pnetKey(c)), /^\/key\/swarm\/psk\/1\.0\.0\/\n\/base16\/\n[0-9a-f]{64}$/)
+    assert.equal(meshKey(c).length, 32)
+    assert.deepEqual(meshKey(clusterFromSecret(new Uint8Array(32).fill(7))), meshKey(c))
+    assert.notDeepEqual(meshKey(clusterFromSecret(new Uint8Array(32).fill(8))), meshKey(c))
   })
 
   const good = encodeToken(clusterFromSecret(new Uint8Array(32).fill(1)))

@@ -48,8 +48,7 @@ export function decodeToken (token: string): ClusterSecret {
   return clusterFromSecret(secret)
 }
 
-/** The pre-shared key for @libp2p/pnet, in the go-ipfs swarm.key format it parses. */
-export function pnetKey (cluster: ClusterSecret): Uint8Array {
-  const hex = sha256('shoal pnet psk', cluster.secret).toString('hex')
-  return new TextEncoder().encode(`/key/swarm/psk/1.0.0/\n/base16/\n${hex}`)
+/** The mesh's pre-shared key (mesh/cluster-key.ts): 32 bytes derived from the cluster secret. */
+export function meshKey (cluster: ClusterSecret): Uint8Array {
+  return sha256('shoal pnet psk', cluster.secret)
 }

@@ -124,6 +124,17 @@ export class ArchiveCheck {
   }
 
   /**
+   * How many bytes from the start belong to entries whose header was read
+   * (their data, padded, included): what the engine may be given while the
+   * archive arrives. What lies beyond, the end-of-archive marker above all,
+   * waits for `end` to pass, so the engine, which loads only once the tar
+   * has ended, loads nothing unchecked.
+   */
+  get entriesEnd (): number {
+    return Math.min(this.#dataEnd, this.#received)
+  }
+
+  /**
    * The stream ended: finish parsing, then check the manifest, config and
    * layers. Throws ArchiveTruncated when the archive stops short of its
    * end-of-archive marker (two zero blocks after the last entry's data), so a

@@ -12,6 +12,7 @@ import type { MeshNode } from '../mesh/mesh.ts'
 import type { ContainerRuntime } from '../kubelet/runtime.ts'
 import type { Logger } from '../log.ts'
 import { fetchImage, ImageTransferError, loadArchive, type ImageStore } from './transfer.ts'
+import type { ArchiveCache } from './cache.ts'
 
 /**
  * The cluster as its own registry mirror, on one agent:
@@ -53,6 +54,8 @@ export interface ClusterImagesComponents {
   readonly mesh: MeshNode
   readonly runtime: Pick<ContainerRuntime, 'images' | 'imageID' | 'tagImage' | 'untagImage'>
   readonly imageStore: ImageStore
+  /** The archives kept to serve from (cache.ts): dropped with their images. */
+  readonly archives?: Pick<ArchiveCache, 'sweep'>
   readonly store: () => ObjectStore
   readonly write: (cmd: Command) => Promise<unknown>
   readonly members: () => readonly Member[]
@@ -187,7 +190,9 @@ export function createClusterImages (c: ClusterImagesComponents): ClusterImages 
   const report = async (): Promise<boolean> => {
     const node = ownNode()
     if (node === undefined) return false
-    const images: NodeImage[] = nodeStatusImages(await c.runtime.images())
+    const engine = await c.runtime.images()
+    await c.archives?.sweep(new Set(engine.map(i => i.id))).catch((err: Error) => { log.debug({ err: err.message }, 'could not sweep the image archives') })
+    const images: NodeImage[] = nodeStatusImages(engine)
     if (isJsonEqual(images, imagesOfNode(node))) return true
     await c.write({ op: 'patch', resource: 'nodes', namespace: '', name: c.node, patch: { status: { images } }, now: now(), scope: 'status' })
     log.debug({ images: images.length }, 'reported the engine\'s images')

@@ -21,7 +21,7 @@ import {
 } from './transfer.ts'
 
 /**
- * Image transfer between real libp2p meshes on loopback (127.0.0.201-206,
+ * Image transfer between real libp2p meshes on loopback (127.0.0.201-208,
  * port 17990) and the real Docker engine. The serving side mostly replays
  * archives from memory (one engine cannot both hold and lack an image); the
  * real image is made for this run (`docker import` of random bytes, then two
@@ -365,6 +365,45 @@ describe('image transfer between agents', () => {
     // The same archive unflipped passes: it was the flip that failed it.
     await fetchImage(near.node, peerOf(far, 'far'), realId, mine, { tmpDir: tmp })
     assert.deepEqual(mine.loads, [sha256(realArchive)])
+  })
+
+  it('into the real engine, which gets the archive as it arrives: a flipped byte is refused, and the engine holds nothing of it, not even unpacked layers', async () => {
+    assert.ok(realArchive.length > 0, 'runs after the real image was captured')
+    const flipAt = realArchive.indexOf(payload.subarray(0, 64)) + 1000
+    const bad = await startMesh(207)
+    meshes.push(bad)
+    const badStore = new StubStore()
+    badStore.hold(realId, realArchive)
+    servers.push(await serveImages(bad.node, badStore, log, {
+      tamper: (chunk, offset) => {
+        if (flipAt < offset || flipAt >= offset + chunk.length) return chunk
+        const out = Buffer.from(chunk)
+        out[flipAt - offset]! ^= 0x01
+        return out
+      }
+    }))
+    await docker.getImage(realId).remove({ force: true }).catch(() => {})
+    assert.equal(await engine.size(realId), undefined)
+    const before = new Set((await docker.listImages({ all: true })).map(i => i.Id))
+    const tmp = await tmpDir()
+    await assert.rejects(fetchImage(near.node, peerOf(bad, 'bad'), realId, engine, { tmpDir: tmp }), isTransferError('refused', /failed its digest check/))
+    assert.equal(await engine.size(realId), undefined, 'not loaded')
+    assert.deepEqual((await docker.listImages({ all: true })).map(i => i.Id).filter(id => !before.has(id)), [], 'no image, nor a parent, appeared')
+    assert.deepEqual(await readdir(tmp), [])
+    // A whole, sound archive of another image, sent for this ID: the engine would load it as it is, if it got its end.
+    const other = ociImage([randomLayer(100_000)])
+    madeImages.push(other.id)
+    const impostor = new StubStore()
+    impostor.hold(realId, tarFiles(other.files))
+    const liar = await startMesh(208)
+    meshes.push(liar)
+    servers.push(await serveImages(liar.node, impostor, log))
+    await assert.rejects(fetchImage(near.node, peerOf(liar, 'liar'), realId, engine, { tmpDir: tmp }), isTransferError('refused', /not a sound docker save archive|failed its digest check/))
+    assert.equal(await engine.size(other.id), undefined, 'the other image was not loaded')
+    assert.deepEqual((await docker.listImages({ all: true })).map(i => i.Id).filter(id => !before.has(id)), [])
+    // The sound copy still loads, through the same path.
+    await fetchImage(near.node, peerOf(far, 'far'), realId, engine, { tmpDir: tmp })
+    assert.equal((await docker.getImage(realId).inspect()).Id, realId)
   })
 
   it('archives that do not match the requested ID are refused, each saying why', async () => {

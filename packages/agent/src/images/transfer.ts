@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { createReadStream } from 'node:fs'
+import { once } from 'node:events'
+import { PassThrough } from 'node:stream'
 import { mkdir, open, rm, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
@@ -74,6 +76,14 @@ export interface ImageStore {
   save: (id: string, signal?: AbortSignal) => Promise<NodeJS.ReadableStream>
   /** `docker load` of a verified tar file; resolves when the engine has loaded it, rejects with the engine's error. */
   load: (file: string, signal?: AbortSignal) => Promise<void>
+  /**
+   * `docker load` fed while the archive arrives (the engine loads once the
+   * tar ends, and the end comes only after the check passed); resolves when
+   * the engine has loaded it. Without it, `load` runs on the file afterwards.
+   */
+  loadStream?: (tar: NodeJS.ReadableStream, signal?: AbortSignal) => Promise<void>
+  /** Take a verified archive the engine loaded, to serve it from (cache.ts); without, the file is removed. */
+  keep?: (id: string, file: string) => Promise<void>
 }
 
 export interface ImageServer {
@@ -161,6 +171,10 @@ export function dockerImageStore (docker: Docker): ImageStore {
     },
     async load (file, signal) {
       const progress = await docker.loadImage(createReadStream(file), { quiet: true, ...(signal !== undefined ? { abortSignal: signal } : {}) })
+      await followProgress(progress)
+    },
+    async loadStream (tar, signal) {
+      const progress = await docker.loadImage(tar, { quiet: true, ...(signal !== undefined ? { abortSignal: signal } : {}) })
       await followProgress(progress)
     }
   }
@@ -393,8 +407,9 @@ export async function fetchImage (node: MeshNode, peer: Peer, id: string, store:
     const size = await requestImage(stream, peer, image, id, signal)
     let bytes: number
     try {
-      bytes = await receiveArchive(incoming(stream, () => peerClosed, () => received), file, hex, size, (n, total) => { received = n; opts.onProgress?.(n, total) })
+      bytes = await receiveAndLoad(incoming(stream, () => peerClosed, () => received), file, hex, size, store, (n, total) => { received = n; opts.onProgress?.(n, total) }, signal)
     } catch (err) {
+      signal?.throwIfAborted()
       if (err instanceof ArchiveRefusal) {
         throw new ImageTransferError('refused', err.check === 'digest'
           ? `the image ${image} from node ${peer.name} failed its digest check: ${err.message}`
@@ -406,19 +421,16 @@ export async function fetchImage (node: MeshNode, peer: Peer, id: string, store:
       if (err instanceof StreamBroken) {
         throw new ImageTransferError('broken', `the transfer of image ${image} from node ${peer.name} broke after ${err.received} bytes: ${err.message}`, { cause: err.cause })
       }
+      if (err instanceof LoadFailed) {
+        throw new ImageTransferError('load', `the engine refused image ${image} from node ${peer.name}: ${err.message}`, { cause: err })
+      }
       throw err
     }
     await stream.close().catch(() => {})
-    signal?.throwIfAborted()
-    try {
-      await store.load(file, signal)
-    } catch (err) {
-      signal?.throwIfAborted()
-      throw new ImageTransferError('load', `the engine refused image ${image} from node ${peer.name}: ${(err as Error).message}`, { cause: err })
-    }
     if (await store.size(id).catch(() => undefined) === undefined) {
       throw new ImageTransferError('load', `the engine loaded the archive of image ${image} from node ${peer.name} but does not hold the image`)
     }
+    await store.keep?.(id, file)
     return { bytes }
   } catch (err) {
     stream.abort(err instanceof Error ? err : new Error(String(err)))
@@ -447,24 +459,20 @@ export async function loadArchive (source: AsyncIterable<Uint8Array>, id: string
   try {
     let bytes: number
     try {
-      bytes = await receiveArchive(source, file, hex, size, opts.onProgress)
+      bytes = await receiveAndLoad(source, file, hex, size, store, opts.onProgress, opts.signal)
     } catch (err) {
+      opts.signal?.throwIfAborted()
       if (err instanceof ArchiveRefusal) {
         throw new ImageTransferError('refused', err.check === 'digest'
           ? `the archive of image ${image} failed its digest check: ${err.message}`
           : `the upload is not a sound docker save archive of image ${image}: ${err.message}`)
       }
       if (err instanceof ArchiveTruncated) throw new ImageTransferError('broken', `the upload of image ${image} was cut off: ${err.message}`)
+      if (err instanceof LoadFailed) throw new ImageTransferError('load', `the engine refused image ${image}: ${err.message}`, { cause: err })
       throw err
     }
-    opts.signal?.throwIfAborted()
-    try {
-      await store.load(file, opts.signal)
-    } catch (err) {
-      opts.signal?.throwIfAborted()
-      throw new ImageTransferError('load', `the engine refused image ${image}: ${(err as Error).message}`, { cause: err })
-    }
     if (await store.size(id).catch(() => undefined) === undefined) throw new ImageTransferError('load', `the engine loaded the archive of image ${image} but does not hold the image`)
+    await store.keep?.(id, file)
     return { bytes }
   } finally {
     await rm(file, { force: true })
@@ -526,10 +534,39 @@ class StreamBroken extends Error {
   }
 }
 
-/** Receive the archive into `file`, checking it on the way; resolves with its length once whole and sound. */
-async function receiveArchive (source: AsyncIterable<Uint8Array>, file: string, idHex: string, size: number, onProgress: FetchImageOptions['onProgress']): Promise<number> {
+/** The engine failed to load an archive that passed the check. */
+class LoadFailed extends Error {}
+
+/**
+ * Receive the archive into `file`, checking it on the way, and into the
+ * engine: while it arrives when the store takes a stream (the end held back
+ * until the check passed), else from the file once whole and sound.
+ * Resolves with its length once the engine holds it; throws ArchiveRefusal,
+ * ArchiveTruncated or StreamBroken from receiving (the engine then gets a
+ * broken tar and loads nothing), LoadFailed from the engine.
+ */
+async function receiveAndLoad (source: AsyncIterable<Uint8Array>, file: string, idHex: string, size: number, store: ImageStore, onProgress: FetchImageOptions['onProgress'], signal: AbortSignal | undefined): Promise<number> {
   const check = new ArchiveCheck(idHex)
   const limit = sizeLimit(size)
+  const input = store.loadStream !== undefined ? new PassThrough({ highWaterMark: 4 * 1024 * 1024 }) : undefined
+  const loaded = input !== undefined ? store.loadStream!(input, signal) : undefined
+  loaded?.catch(() => {})
+  const held: Uint8Array[] = []
+  let forwarded = 0
+  /** Give the engine what is held, up to `upTo` bytes from the start. */
+  const forward = async (upTo: number): Promise<void> => {
+    while (input !== undefined && held.length > 0 && forwarded < upTo) {
+      const next = held[0]!
+      const part = forwarded + next.byteLength <= upTo ? next : next.subarray(0, upTo - forwarded)
+      if (part === next) held.shift()
+      else held[0] = next.subarray(part.byteLength)
+      forwarded += part.byteLength
+      if (!input.write(part)) {
+        // The engine may fail instead of taking more: its error, not a wait for ever.
+        await Promise.race([once(input, 'drain'), loaded!.then(() => { throw new LoadFailed('the engine ended the load early') }, (err: Error) => { throw new LoadFailed(err.message) })])
+      }
+    }
+  }
   let fh: FileHandle | undefined
   let received = 0
   try {
@@ -539,11 +576,27 @@ async function receiveArchive (source: AsyncIterable<Uint8Array>, file: string, 
       if (received > limit) throw new ArchiveRefusal('format', `it is longer than ${limit} bytes, for an image of ${size} bytes`)
       onProgress?.(received, size)
       await Promise.all([writeAll(fh, chunk), check.write(chunk)])
+      if (input !== undefined) {
+        held.push(chunk)
+        await forward(check.entriesEnd)
+      }
     }
     await check.end()
     await fh.close()
     fh = undefined
+    if (input === undefined) {
+      await store.load(file, signal).catch((err: Error) => { throw new LoadFailed(err.message, { cause: err }) })
+    } else {
+      await forward(Infinity)
+      input.end()
+      await loaded!.catch((err: Error) => { throw new LoadFailed(err.message, { cause: err }) })
+    }
     return received
+  } catch (err) {
+    // A broken tar to the engine: it loads nothing, and throws away what it unpacked.
+    input?.destroy(err instanceof Error ? err : new Error(String(err)))
+    await loaded?.catch(() => {})
+    throw err
   } finally {
     check.destroy()
     await fh?.close().catch(() => {})
