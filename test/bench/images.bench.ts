@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { closeConnections } from '@shoal/cli/http.ts'
@@ -32,6 +32,13 @@ const COUNTS = [1, 3, 5] as const
 type Json = any
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)} s`
+
+/** CPU time the whole machine spent (all processes, user and system), s: what a way of moving the image costs, beside how long it takes. */
+function cpuSeconds (): number {
+  const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/)
+  const [user, nice, system, , , irq, softirq] = fields.map(Number)
+  return (user! + nice! + system! + irq! + softirq!) / 100
+}
 
 async function sh (script: string, timeoutMs = 300_000): Promise<string> {
   return (await run('sh', ['-c', script], { timeout: timeoutMs, maxBuffer: 16 << 20 })).stdout
@@ -93,22 +100,33 @@ export async function imagesBench (): Promise<string[]> {
       }, { timeoutMs: 30_000, intervalMs: 200 })
     }
 
+    // What the lab burns doing nothing (agents, engines), per second: taken off each way's CPU time below.
+    const idle0 = cpuSeconds()
+    const idleStart = performance.now()
+    await new Promise(resolve => setTimeout(resolve, 5000))
+    const idlePerMs = (cpuSeconds() - idle0) / (performance.now() - idleStart)
     const figures: Record<string, Record<number, number>> = { shoal: {}, registry: {}, saveLoad: {} }
+    const cpu: Record<string, Record<number, number>> = { shoal: {}, registry: {}, saveLoad: {} }
     for (const n of COUNTS) {
       const targets = targetsOf(n)
       await forget(targets)
       // The registry: every target pulls at once.
       let start = performance.now()
+      let cpu0 = cpuSeconds()
       await Promise.all(targets.map(async k => await l.docker(k, ['pull', '--quiet', remote])))
       figures.registry![n] = performance.now() - start
+      cpu.registry![n] = cpuSeconds() - cpu0 - idlePerMs * figures.registry![n]!
       await forget(targets)
       // docker save | docker load, one target after the other.
       start = performance.now()
+      cpu0 = cpuSeconds()
       for (const k of targets) await sh(`docker --host unix://${sock(1)} save ${IMAGE} | docker --host unix://${sock(k)} load --quiet`)
       figures.saveLoad![n] = performance.now() - start
+      cpu.saveLoad![n] = cpuSeconds() - cpu0 - idlePerMs * figures.saveLoad![n]!
       await forget(targets)
       // Shoal: a pod per target.
       start = performance.now()
+      cpu0 = cpuSeconds()
       for (const k of targets) {
         const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: `big-${k}`, labels: { app: 'big' } }, spec: { nodeName: l.host(k).name, terminationGracePeriodSeconds: 0, containers: [{ name: 'main', image: IMAGE, imagePullPolicy: 'IfNotPresent' }] } }
         const res = await api.request('POST', '/api/v1/namespaces/default/pods', { json: pod })
@@ -119,18 +137,19 @@ export async function imagesBench (): Promise<string[]> {
         return items.length === n && items.every(p => p.status?.phase === 'Running')
       }, { timeoutMs: 300_000, intervalMs: 50 })
       figures.shoal![n] = performance.now() - start
+      cpu.shoal![n] = cpuSeconds() - cpu0 - idlePerMs * figures.shoal![n]!
       const uids = new Set(((await api.getJson('/api/v1/namespaces/default/pods?labelSelector=app%3Dbig', 5000)).items as Json[]).map(p => String(p.metadata.uid)))
       const events = ((await api.getJson('/api/v1/namespaces/default/events', 5000)).items as Json[])
         .filter(e => e.reason === 'Pulled' && String(e.involvedObject?.name).startsWith('big-') && e.involvedObject?.uid !== undefined && uids.has(String(e.involvedObject.uid)))
         .map(e => `${String(e.involvedObject.name)} ${String(/from node \S+ in \S+/.exec(String(e.message))?.[0] ?? e.message)}`)
-      lines.push(`to ${n} host(s): shoal ${seconds(figures.shoal![n]!)}, registry ${seconds(figures.registry![n]!)}, save|load ${seconds(figures.saveLoad![n]!)}; shoal/registry ${(figures.shoal![n]! / figures.registry![n]!).toFixed(2)}×; sources: ${events.sort().join(', ')}`)
+      lines.push(`to ${n} host(s): shoal ${seconds(figures.shoal![n]!)}, registry ${seconds(figures.registry![n]!)}, save|load ${seconds(figures.saveLoad![n]!)}; shoal/registry ${(figures.shoal![n]! / figures.registry![n]!).toFixed(2)}×; CPU used beyond the idle lab's: shoal ${cpu.shoal![n]!.toFixed(1)} s, registry ${cpu.registry![n]!.toFixed(1)} s, save|load ${cpu.saveLoad![n]!.toFixed(1)} s; sources: ${events.sort().join(', ')}`)
       for (const k of targets) await api.request('DELETE', `/api/v1/namespaces/default/pods/big-${k}`)
       await waitFor('the big pods\' containers gone', async () => {
         for (const k of targets) if ((await l.docker(k, ['ps', '-aq', '--filter', 'label=io.shoal.pod.name=big-' + String(k)])).trim() !== '') return false
         return true
       }, { timeoutMs: 60_000, intervalMs: 200 })
     }
-    lines.unshift(`an image of ${(size / 1e6).toFixed(0)} MB (random data) from host 1 to hosts that lack it, lab of 6 hosts`)
+    lines.unshift(`an image of ${(size / 1e6).toFixed(0)} MB (random data) from host 1 to hosts that lack it, lab of 6 hosts (idle, it uses ${(idlePerMs * 1000).toFixed(2)} CPU-s per s)`)
     const five = figures.shoal![5]! < figures.registry![5]!
     lines.push(`goal, to 5 hosts shoal faster than the registry: ${five ? 'MET' : 'MISSED'} (${seconds(figures.shoal![5]!)} against ${seconds(figures.registry![5]!)})`)
     const one = figures.shoal![1]! <= 2 * figures.registry![1]!
