@@ -348,8 +348,7 @@ export function createClusterImages (c: ClusterImagesComponents): ClusterImages 
           throw err
         }
         uploaded = true
-      }
-      else if (await c.imageStore.size(id).catch(() => undefined) === undefined) throw new ShoalError('NotFound', 404, `node ${c.node} does not hold image ${id}: push its archive`)
+      } else if (await c.imageStore.size(id).catch(() => undefined) === undefined) throw new ShoalError('NotFound', 404, `node ${c.node} does not hold image ${id}: push its archive`)
       // The record first: it takes the ID off the withdrawn ones, which the report below would drop again.
       await saveRecord(pushedRecord(recordOf(key), key, id))
       // Named here as pushed, so this node serves it by that name, and its Node says so before push returns.
