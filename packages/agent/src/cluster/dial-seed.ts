@@ -3,7 +3,7 @@ import type { Connection } from '@libp2p/interface'
 import type { MeshNode } from '../mesh/mesh.ts'
 import { ipMultiaddr } from '../mesh/mesh.ts'
 import { JoinFailedError } from '../errors.ts'
-import { ClusterKeyMismatchError } from '../mesh/cluster-key.ts'
+import { CLUSTER_KEY_MISMATCH } from '../mesh/cluster-key.ts'
 import { DEFAULT_MESH_PORT, parseHostPort } from '../config.ts'
 
 /** How long a join may take to connect before it is reported unreachable, ms. */
@@ -32,7 +32,7 @@ export async function dialSeed (node: MeshNode, address: string, signal?: AbortS
 
 function explainDialError (err: unknown, timedOut: boolean): string {
   const text = describe(err)
-  if (text.includes(ClusterKeyMismatchError.NAME)) return 'the secure handshake failed: the token is not this cluster\'s'
+  if (text.includes(CLUSTER_KEY_MISMATCH)) return 'the secure handshake failed: the token is not this cluster\'s'
   if (/ECONNRESET|EPIPE/.test(text)) return 'the connection was reset (is that a Shoal agent?)'
   if (/ECONNREFUSED/.test(text)) return 'connection refused (is a Shoal agent running there, on that port?)'
   if (/EHOSTUNREACH|ENETUNREACH/.test(text)) return 'the host is unreachable'

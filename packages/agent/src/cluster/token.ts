@@ -48,7 +48,7 @@ export function decodeToken (token: string): ClusterSecret {
   return clusterFromSecret(secret)
 }
 
-/** The mesh's pre-shared key (mesh/cluster-key.ts): 32 bytes derived from the cluster secret. */
+/** The mesh's pre-shared key (mesh/cluster-key.ts: in every noise handshake's prologue): 32 bytes derived from the cluster secret. */
 export function meshKey (cluster: ClusterSecret): Uint8Array {
-  return sha256('shoal pnet psk', cluster.secret)
+  return sha256('shoal mesh key', cluster.secret)
 }

@@ -11,7 +11,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import type Docker from 'dockerode'
 import { InvalidConfigError, ShoalError } from '@shoal/core'
 import type { MeshNode } from '../mesh/mesh.ts'
-import { ClusterKeyMismatchError } from '../mesh/cluster-key.ts'
+import { CLUSTER_KEY_MISMATCH } from '../mesh/cluster-key.ts'
 import { followProgress } from '../kubelet/docker-stream.ts'
 import type { Logger } from '../log.ts'
 import { ArchiveCheck, ArchiveRefusal, ArchiveTruncated, shortId } from './archive.ts'
@@ -680,7 +680,7 @@ async function * incoming (stream: Stream, peerClosed: () => boolean, received: 
 
 function explainDialError (err: unknown, timedOut: boolean): string {
   const text = describeError(err)
-  if (text.includes(ClusterKeyMismatchError.NAME)) return 'the secure handshake failed: the two nodes do not hold the same cluster key (is it a member of another cluster?)'
+  if (text.includes(CLUSTER_KEY_MISMATCH)) return 'the secure handshake failed: the two nodes do not hold the same cluster key (is it a member of another cluster?)'
   if (/UnsupportedProtocol|protocol selection failed/i.test(text)) return `it does not serve ${IMAGE_PROTOCOL}`
   if (/ECONNREFUSED/.test(text)) return 'connection refused (is its agent running?)'
   if (/EHOSTUNREACH|ENETUNREACH/.test(text)) return 'the host is unreachable'

@@ -1,134 +1,71 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, timingSafeEqual, type Cipher, type Decipher } from 'node:crypto'
-import { AbstractMultiaddrConnection, byteStream } from '@libp2p/utils'
-import type { AbortOptions, ConnectionProtector, Logger, MessageStream, MultiaddrConnection } from '@libp2p/interface'
+import { noise } from '@libp2p/noise'
+import type { NoiseComponents } from '@libp2p/noise'
+import type { ConnectionEncrypter, MessageStream, SecureConnectionOptions, SecuredConnection } from '@libp2p/interface'
 import { meshKey, type ClusterSecret } from '../cluster/token.ts'
 
 /**
- * The cluster key's layer under every mesh connection: a private network in
- * the way of libp2p's pnet (every byte, the noise handshake included,
- * encrypted with a key only members hold), so a machine without the token
- * cannot even begin a handshake. Each side sends a magic and a random nonce
- * in the clear; each direction is then AES-256-CTR under a key derived
- * (HKDF-SHA256) from the cluster key and its sender's nonce. Then both
- * sides send CLUSTER_CHECK through it: under the right key each decrypts
- * the other's copy to these bytes, under a wrong key to noise, which
- * without the check shows up only as noise handshake garbage, hanging until
- * a timeout. Like pnet it hides, and noise above it authenticates.
+ * The cluster key guards every mesh connection through noise's prologue:
+ * both sides mix the same bytes, derived from the cluster key, into the
+ * handshake hash, which authenticates every encrypted handshake message. A
+ * machine without the token can start a handshake but not finish one, with
+ * a member in either role: the first message it must check or make under
+ * that hash fails, and the connection ends before any protocol opens. Once
+ * the handshake is done noise alone encrypts and authenticates, so the
+ * cluster key costs nothing per byte.
  *
- * @libp2p/pnet does the same with xsalsa20 from a WebAssembly build, which
- * was the slowest step of an image transfer (340 MB/s against AES-CTR's
- * 2,200 MB/s through node:crypto on this machine) and corrupted its memory
- * under big writes and many connections (libp2p/js-libp2p#3585).
+ * A pnet-style layer under noise (every byte, the handshake included,
+ * encrypted under the cluster key: first @libp2p/pnet's xsalsa20, then
+ * AES-256-CTR through node:crypto) hid a little more from a stranger who
+ * connects: that the port speaks libp2p noise, and the answering member's
+ * peer ID, which noise's second message carries under a key the stranger
+ * can derive. It cost more than noise itself: 0.5 CPU-s per 100 MB on the
+ * sending agent and 0.3 on the receiving one, the largest share of an
+ * image transfer's CPU time beside the engines' own work.
  */
 
-/** Sent in the clear before the nonce: which protection this side speaks. */
-const MAGIC = new TextEncoder().encode('shoalpn2')
-const NONCE_BYTES = 16
-const KEY_INFO = 'shoal mesh aes-256-ctr'
-/** How long the exchange may take before the connection is given up, ms. */
-const HANDSHAKE_MS = 5000
+/** What the peer gets wrong when it lacks the cluster key; dial errors lose the class and keep the message, so callers look for this text. */
+export const CLUSTER_KEY_MISMATCH = 'the peer does not hold this cluster\'s key'
 
-const CLUSTER_CHECK = new TextEncoder().encode('shoal cluster ok')
-
-/** The peer's pre-shared key is not ours: it holds another cluster's secret, or is no Shoal agent. */
+/** The peer's handshake failed under the cluster key's prologue: it holds another cluster's secret, or is no Shoal agent. */
 export class ClusterKeyMismatchError extends Error {
   static readonly NAME = 'ClusterKeyMismatchError'
-  constructor (why = 'the peer does not hold this cluster\'s key') {
-    super(why)
+  constructor (options?: { cause?: unknown }) {
+    super(`${CLUSTER_KEY_MISMATCH} (the secure handshake failed)`, options)
     this.name = ClusterKeyMismatchError.NAME
   }
 }
 
-/** The connection, each direction through its own AES-256-CTR keystream. */
-class KeyedConnection extends AbstractMultiaddrConnection {
-  readonly #inner: MultiaddrConnection
-  readonly #in: Decipher
-  readonly #out: Cipher
-
-  constructor (inner: MultiaddrConnection, inbound: Decipher, outbound: Cipher, log: Logger) {
-    super({ remoteAddr: inner.remoteAddr, direction: inner.direction, log })
-    this.#inner = inner
-    this.#in = inbound
-    this.#out = outbound
-    inner.addEventListener('message', evt => {
-      const data = evt.data
-      if (data instanceof Uint8Array) this.onData(this.#in.update(data))
-      else for (const buf of data) this.onData(this.#in.update(buf))
-    })
-    inner.addEventListener('drain', () => { this.onMuxerDrain() })
-    inner.addEventListener('close', evt => {
-      if (evt.error === undefined) this.onTransportClosed()
-      else if (evt.local === true) this.abort(evt.error)
-      else this.onRemoteReset()
-    })
-  }
-
-  async sendClose (options?: AbortOptions): Promise<void> {
-    await this.#inner.close(options)
-  }
-
-  sendData (data: { readonly byteLength: number, subarray: () => Uint8Array }): { sentBytes: number, canSendMore: boolean } {
-    return { sentBytes: data.byteLength, canSendMore: this.#inner.send(this.#out.update(data.subarray())) }
-  }
-
-  sendReset (err: Error): void {
-    this.#inner.abort(err)
-  }
-
-  sendPause (): void {
-    this.#inner.pause()
-  }
-
-  sendResume (): void {
-    this.#inner.resume()
-  }
+/** Bytes both sides of every mesh handshake mix in: a label and the mesh key. */
+function prologue (cluster: ClusterSecret): Uint8Array {
+  return Buffer.concat([Buffer.from('shoal mesh prologue 1\n'), meshKey(cluster)])
 }
 
-function keystream (key: Uint8Array, nonce: Uint8Array): { key: Buffer, iv: Buffer } {
-  return { key: Buffer.from(hkdfSync('sha256', key, nonce, KEY_INFO, 32)), iv: Buffer.alloc(16) }
+/**
+ * Noise fails the message it cannot authenticate: the responder's (stage 1)
+ * for a dialer, the dialer's (stage 2) for a responder. Under a wrong
+ * prologue that is the first check either side makes.
+ */
+function isPrologueMismatch (err: unknown): boolean {
+  const e = err as { code?: unknown, message?: unknown }
+  return e?.code === 'ERR_INVALID_CRYPTO_EXCHANGE' && typeof e.message === 'string' && /^handshake stage [12] validation fail/.test(e.message)
 }
 
-class ClusterKeyProtector implements ConnectionProtector {
-  readonly #key: Uint8Array
-
-  constructor (key: Uint8Array) {
-    this.#key = key
-  }
-
-  async protect (connection: MessageStream, options?: AbortOptions): Promise<MessageStream> {
-    const opts = options?.signal !== undefined ? options : { ...options, signal: AbortSignal.timeout(HANDSHAKE_MS) }
-    const conn = connection as MultiaddrConnection
-    const nonce = randomBytes(NONCE_BYTES)
-    const plain = byteStream(conn)
-    const [hello] = await Promise.all([
-      plain.read({ bytes: MAGIC.length + NONCE_BYTES, ...opts }),
-      plain.write(Buffer.concat([MAGIC, nonce]), opts)
-    ])
-    const theirs = hello.subarray()
-    if (!timingSafeEqual(theirs.subarray(0, MAGIC.length), MAGIC)) {
-      const err = new ClusterKeyMismatchError('the peer does not speak this mesh\'s cluster-key protection (a Shoal agent of another version, or no Shoal agent)')
-      conn.abort(err)
-      throw err
+/** libp2p's noise under the cluster key's prologue, telling a peer without the key apart from other handshake failures. */
+export function clusterNoise (cluster: ClusterSecret): (components: NoiseComponents) => ConnectionEncrypter {
+  const make = noise({ prologueBytes: prologue(cluster) })
+  return components => {
+    const inner = make(components)
+    const guard = async (secure: Promise<SecuredConnection>): Promise<SecuredConnection> => {
+      try {
+        return await secure
+      } catch (err) {
+        throw isPrologueMismatch(err) ? new ClusterKeyMismatchError({ cause: err }) : err
+      }
     }
-    const out = keystream(this.#key, nonce)
-    const inn = keystream(this.#key, theirs.subarray(MAGIC.length))
-    const keyed = new KeyedConnection(plain.unwrap() as MultiaddrConnection, createDecipheriv('aes-256-ctr', inn.key, inn.iv), createCipheriv('aes-256-ctr', out.key, out.iv), conn.log.newScope('cluster-key'))
-    const bytes = byteStream(keyed)
-    const [check] = await Promise.all([
-      bytes.read({ bytes: CLUSTER_CHECK.length, ...opts }),
-      bytes.write(CLUSTER_CHECK, opts)
-    ])
-    if (!timingSafeEqual(check.subarray(), CLUSTER_CHECK)) {
-      const err = new ClusterKeyMismatchError()
-      keyed.abort(err)
-      throw err
+    return {
+      protocol: inner.protocol,
+      secureInbound: async (connection: MessageStream, options?: SecureConnectionOptions) => await guard(inner.secureInbound(connection, options)),
+      secureOutbound: async (connection: MessageStream, options?: SecureConnectionOptions) => await guard(inner.secureOutbound(connection, options))
     }
-    return bytes.unwrap()
   }
-}
-
-/** The mesh's connection protector for a cluster: its key is derived from the cluster secret. */
-export function clusterKeyProtector (cluster: ClusterSecret): () => ConnectionProtector {
-  const key = meshKey(cluster)
-  return () => new ClusterKeyProtector(key)
 }

@@ -1,6 +1,5 @@
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
-import { noise } from '@libp2p/noise'
 import { yamux } from '@libp2p/yamux'
 import { identify, type Identify } from '@libp2p/identify'
 import { ping, type Ping } from '@libp2p/ping'
@@ -9,7 +8,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { PrivateKey } from '@libp2p/interface'
 import { isIP } from 'node:net'
 import type { ClusterSecret } from '../cluster/token.ts'
-import { clusterKeyProtector } from './cluster-key.ts'
+import { clusterNoise } from './cluster-key.ts'
 import { AddressInUseError } from '../errors.ts'
 import { formatHostPort } from '../config.ts'
 import type { Logger } from '../log.ts'
@@ -39,9 +38,9 @@ export function ipMultiaddr (host: string, port: number): Multiaddr {
 }
 
 /**
- * The libp2p host: TCP, a pre-shared-key private network derived from the
- * cluster secret (a machine without it cannot complete even the first
- * handshake), noise, yamux, identify, ping, and gossipsub for membership.
+ * The libp2p host: TCP, noise under a prologue derived from the cluster
+ * secret (a machine without it cannot complete a handshake, see
+ * cluster-key.ts), yamux, identify, ping, and gossipsub for membership.
  */
 export async function createMesh (init: MeshInit, log: Logger): Promise<Mesh> {
   const listen = ipMultiaddr(init.bind, init.port)
@@ -51,9 +50,8 @@ export async function createMesh (init: MeshInit, log: Logger): Promise<Mesh> {
     privateKey: init.privateKey,
     addresses: { listen: [listen.toString()], announce: [announce.toString()] },
     transports: [tcp()],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [clusterNoise(init.cluster)],
     streamMuxers: [yamux()],
-    connectionProtector: clusterKeyProtector(init.cluster),
     connectionManager: {
       maxConnections: 1000,
       // libp2p's defaults (5 new connections per second per host, 10 pending
