@@ -54,6 +54,12 @@ const SEND_BUFFER_BYTES = 4 * 1024 * 1024
 const PAUSE_AT = 4 * 1024 * 1024
 const RESUME_AT = 1024 * 1024
 /**
+ * What has queued up is handed on in pieces of up to this much, not frame by
+ * frame (noise's are under 64 KiB): a file write, a check step and an engine
+ * write per piece instead of per frame, once the receiver fell behind.
+ */
+const PIECE_BYTES = 1024 * 1024
+/**
  * After pause() yamux stops granting window, but the peer may still send what
  * it was granted: up to the stream's largest window, 16 MiB (yamux's
  * MAX_STREAM_WINDOW). libp2p resets a stream whose paused buffer passes
@@ -649,9 +655,21 @@ async function * incoming (stream: Stream, peerClosed: () => boolean, received: 
   stream.addEventListener('remoteCloseWrite', notify)
   stream.addEventListener('end', notify)
   stream.addEventListener('close', onClose)
+  /** The queue's first frames, joined up to PIECE_BYTES. */
+  const take = (): Uint8Array | undefined => {
+    if (queue.length <= 1) return queue.shift()
+    const parts: Uint8Array[] = []
+    let length = 0
+    while (queue.length > 0 && length + queue[0]!.byteLength <= PIECE_BYTES) {
+      const part = queue.shift()!
+      parts.push(part)
+      length += part.byteLength
+    }
+    return parts.length === 0 ? queue.shift() : parts.length === 1 ? parts[0] : Buffer.concat(parts, length)
+  }
   try {
     for (;;) {
-      const next = queue.shift()
+      const next = take()
       if (next !== undefined) {
         queued -= next.byteLength
         if (queued <= RESUME_AT && stream.readStatus === 'paused') {
