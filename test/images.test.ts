@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { execFile } from 'node:child_process'
-import { readdirSync } from 'node:fs'
+import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { shoal } from './helpers/agents.ts'
@@ -44,6 +44,12 @@ describe('images move between the nodes, without a registry', { skip: SKIP }, ()
 
   after(async () => {
     await lab?.down()
+  })
+
+  it('host 1, the only node holding the image, makes its archive ready before any node asks for it', async () => {
+    const file = join(lab.host(1).layout.agentData, 'image-archives', `${imageId.slice('sha256:'.length)}.tar`)
+    await waitFor('host 1 keeping the archive of kub-first-app', () => existsSync(file), { timeoutMs: 30_000, intervalMs: 100 })
+    for (const k of [2, 3, 4]) assert.equal(existsSync(join(lab.host(k).layout.agentData, 'image-archives', `${imageId.slice('sha256:'.length)}.tar`)), false, `host ${k} holds no copy to make ready`)
   })
 
   it('the course, verbatim: create deployment (untagged image), scale to 3, expose; every pod runs and every host answers, and the events say whose copy each node ran', async (t) => {

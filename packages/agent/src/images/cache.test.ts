@@ -83,4 +83,24 @@ describe('image archive cache', () => {
       assert.equal((await readFile(join(dir, `${'e'.repeat(64)}.tar`))).length, 100_000)
     } finally { await rm(dir, { recursive: true, force: true }) }
   })
+
+  it('prepare exports an image before anyone asks: once, then requests are served from the file; a failed export leaves nothing', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'shoal-cache-'))
+    try {
+      const bytes = randomBytes(300_000)
+      const e = engine(new Map([[idOf('f'), bytes]]))
+      const cache = archiveCache(e, dir, 1 << 30, createSilentLogger())
+      assert.equal(await cache.has(idOf('f')), false)
+      assert.equal(await cache.prepare(idOf('f')), true)
+      assert.equal(await cache.has(idOf('f')), true)
+      assert.equal(await cache.prepare(idOf('f')), false, 'kept already')
+      assert.deepEqual(await drain(await cache.save(idOf('f'))), bytes)
+      assert.deepEqual(e.saves, [idOf('f')], 'one export')
+      // An engine that fails mid-export: the error, and no file.
+      const failing: ImageStore = { ...e, save: async () => Readable.from((async function * () { yield Buffer.alloc(1000); throw new Error('engine gone') })()) }
+      const broken = archiveCache(failing, dir, 1 << 30, createSilentLogger())
+      await assert.rejects(broken.prepare(idOf('9')), /engine gone/)
+      assert.deepEqual(await readdir(dir), [`${'f'.repeat(64)}.tar`])
+    } finally { await rm(dir, { recursive: true, force: true }) }
+  })
 })

@@ -2,7 +2,7 @@ import { createReadStream, createWriteStream } from 'node:fs'
 import { mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises'
 import { join } from 'node:path'
 import { PassThrough, type Writable } from 'node:stream'
-import { finished } from 'node:stream/promises'
+import { finished, pipeline } from 'node:stream/promises'
 import type { Logger } from '../log.ts'
 import type { ImageStore } from './transfer.ts'
 
@@ -19,6 +19,10 @@ import type { ImageStore } from './transfer.ts'
  * Archives are named by image ID; the engine is asked each time whether it
  * still holds the image (an archive of an image gone from the engine is not
  * served, and is dropped). The oldest-used go first past `capBytes`.
+ *
+ * `prepare` exports an image into the cache before anyone asks: the agent
+ * does so for the images only its node holds (images.ts), so that the first
+ * node to need one does not wait for the engine's export.
  */
 
 export interface ArchiveCache extends ImageStore {
@@ -26,6 +30,10 @@ export interface ArchiveCache extends ImageStore {
   keep: (id: string, file: string) => Promise<void>
   /** Drop the archives of images the engine no longer holds (`held`: the IDs it does). */
   sweep: (held: ReadonlySet<string>) => Promise<void>
+  /** Whether an archive of `id` is kept. */
+  has: (id: string) => Promise<boolean>
+  /** Export `id` from the engine into the cache: true once kept, false when it was kept or being copied already; rejects with the engine's error. */
+  prepare: (id: string, signal?: AbortSignal) => Promise<boolean>
 }
 
 const hexOf = (id: string): string => id.slice('sha256:'.length)
@@ -106,6 +114,23 @@ export function archiveCache (engine: ImageStore, dir: string, capBytes: number,
         }
       })().catch((err: Error) => { log.debug({ image: id, err: err.message }, 'could not keep an image archive') }).finally(() => copying.delete(id))
       return out
+    },
+    has: async id => await stat(fileOf(id)).then(() => true, () => false),
+    async prepare (id, signal) {
+      if (copying.has(id) || await stat(fileOf(id)).then(() => true, () => false)) return false
+      copying.add(id)
+      const part = join(dir, `${hexOf(id)}.part-${process.pid}-${Date.now()}`)
+      try {
+        await mkdir(dir, { recursive: true })
+        await pipeline(await engine.save(id, signal) as NodeJS.ReadableStream & AsyncIterable<Buffer>, createWriteStream(part, { mode: 0o600 }), ...(signal !== undefined ? [{ signal }] : []))
+        await add(id, part)
+        return true
+      } catch (err) {
+        await rm(part, { force: true })
+        throw err
+      } finally {
+        copying.delete(id)
+      }
     },
     async keep (id, file) {
       await add(id, file).catch(async (err: Error) => {

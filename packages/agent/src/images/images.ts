@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { KubeObject, Member, ObjectStore } from '@shoal/core'
-import { imageKey, imagesOfNode, isImageID, locateImage, nodeStatusImages, type NodeImage } from '@shoal/core/images/inventory.ts'
+import { imageKey, imagesOfNode, isImageID, locateImage, nodeStatusImages, soleHoldings, type NodeImage } from '@shoal/core/images/inventory.ts'
 import { IMAGE_RECORDS, imageRecordName, imageRecordObject, imageRecordOf, imageRecords, isServed, pushedRecord, removedRecord, type ImageRecord } from '@shoal/core/images/records.ts'
 import { ShoalError } from '@shoal/core'
 import { isJsonEqual } from '@shoal/core/store/merge-patch.ts'
@@ -30,6 +30,11 @@ import type { ArchiveCache } from './cache.ts'
  * The agent serves its own engine's images to the others (serveImages in
  * transfer.ts); a node that has fetched an image reports it, so later
  * fetches spread over every holder, a tree rather than a star.
+ * An image only this node holds (built or loaded here) is exported into the
+ * archive cache (cache.ts) at the next inventory check, one at a time, so
+ * the first node that needs it gets it at once: Docker 20.10's `docker
+ * save` writes the whole export to disk before its first byte (0.65 s for
+ * 100 MB here).
  * `push` and `remove` keep what users said of a name in the store
  * (core/images/records.ts): a pushed ID wins over the others under the name,
  * and a removed name is neither served nor fetched, and is untagged here
@@ -48,14 +53,18 @@ const HOLDER_CHECK_MS = 250
 const STALL_MS = 20_000
 /** How often the agent looks for its own Node until it has made its first report, ms: the images show soon after the node joins. */
 const FIRST_REPORT_MS = 200
+/** Images up to this size that only this node holds get an archive made ready before anyone asks (a quarter of the agent's archive disk). */
+const PREPARE_MAX_BYTES = 512 * 1024 * 1024
+/** An image whose export failed is not tried again for this long, ms (each try is a whole docker save). */
+const PREPARE_RETRY_MS = 5 * 60_000
 
 export interface ClusterImagesComponents {
   readonly node: string
   readonly mesh: MeshNode
   readonly runtime: Pick<ContainerRuntime, 'images' | 'imageID' | 'tagImage' | 'untagImage'>
   readonly imageStore: ImageStore
-  /** The archives kept to serve from (cache.ts): dropped with their images. */
-  readonly archives?: Pick<ArchiveCache, 'sweep'>
+  /** The archives kept to serve from (cache.ts): dropped with their images, made ready for the images only this node holds. */
+  readonly archives?: Pick<ArchiveCache, 'sweep' | 'has' | 'prepare'>
   readonly store: () => ObjectStore
   readonly write: (cmd: Command) => Promise<unknown>
   readonly members: () => readonly Member[]
@@ -214,12 +223,38 @@ export function createClusterImages (c: ClusterImagesComponents): ClusterImages 
           // An engine that fails is asked again at the slow pace: only a missing Node is worth the fast one.
           await prune().catch((err: Error) => { log.warn({ err: err.message }, 'could not drop removed images') })
           if (await report().catch((err: Error) => { log.debug({ err: err.message }, 'could not report the engine\'s images'); return true })) reported = true
+          prepareSole()
         } while (again && !stopped)
       } finally {
         running = undefined
       }
     })()
     return await running
+  }
+
+  let preparing: Promise<void> | undefined
+  /** When an image's export last failed, by ID. */
+  const prepareFailed = new Map<string, number>()
+  /** Export the images only this node holds into the archive cache, in the background, one at a time. */
+  const prepareSole = (): void => {
+    const archives = c.archives
+    if (archives === undefined || preparing !== undefined || stopped) return
+    for (const [id, at] of prepareFailed) if (performance.now() - at > PREPARE_RETRY_MS) prepareFailed.delete(id)
+    const wanted = soleHoldings(nodes(), c.node, records()).filter(i => i.sizeBytes <= PREPARE_MAX_BYTES && !prepareFailed.has(i.id))
+    if (wanted.length === 0) return
+    preparing = (async () => {
+      for (const { id, sizeBytes } of wanted) {
+        if (stopped || await archives.has(id)) continue
+        const t0 = performance.now()
+        try {
+          if (await archives.prepare(id, stopping.signal)) log.info({ id, bytes: sizeBytes, ms: Math.round(performance.now() - t0) }, 'made an archive ready of an image only this node holds')
+        } catch (err) {
+          if (stopped) return
+          prepareFailed.set(id, performance.now())
+          log.debug({ id, err: (err as Error).message }, 'could not make an image archive ready')
+        }
+      }
+    })().finally(() => { preparing = undefined })
   }
 
   /** Fetch `image`, whose canonical name is `key` (imageKey). */
@@ -309,6 +344,7 @@ export function createClusterImages (c: ClusterImagesComponents): ClusterImages 
       stopping.abort(new Error('the agent is stopping'))
       if (timer !== undefined) clearTimeout(timer)
       await running?.catch(() => {})
+      await preparing
       await Promise.allSettled([...inflight.values()].map(f => f.outcome))
     },
     refresh,

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import type { KubeObject } from '../store/types.ts'
-import { clusterImages, imageKey, locateImage, nodeStatusImages, type NodeImage } from './inventory.ts'
+import { clusterImages, imageKey, locateImage, nodeStatusImages, soleHoldings, type NodeImage } from './inventory.ts'
 
 const id = (c: string): string => `sha256:${c.repeat(64)}`
 
@@ -90,5 +90,21 @@ describe('images: clusterImages', () => {
       { name: 'web:latest', id: id('e'), sizeBytes: 7, nodes: ['h2'] },
       { name: 'web:latest', id: id('f'), sizeBytes: 8, nodes: ['h1'] }
     ])
+  })
+})
+
+describe('images: soleHoldings', () => {
+  it('the IDs only this node holds among the Ready nodes, smallest first; none withdrawn, none in a cluster of one', () => {
+    const nodes = [
+      node('h1', [{ names: ['big:1', id('a')], sizeBytes: 100 }, { names: ['web:1', id('b')], sizeBytes: 7 }, { names: ['shared:1', id('c')], sizeBytes: 5 }, { names: ['gone:1', id('d')], sizeBytes: 3 }]),
+      node('h2', [{ names: ['shared:2', id('c')], sizeBytes: 5 }]),
+      node('h3', [{ names: ['web:1', id('b')], sizeBytes: 7 }], false)
+    ]
+    const withdrawn = new Map([['gone:1', { image: 'gone:1', withdrawn: [id('d')] }]])
+    // web:1 is on h3 too, but h3 is not Ready: h1's is the copy to fetch.
+    assert.deepEqual(soleHoldings(nodes, 'h1', withdrawn), [{ id: id('b'), sizeBytes: 7 }, { id: id('a'), sizeBytes: 100 }])
+    assert.deepEqual(soleHoldings(nodes, 'h2', withdrawn), [])
+    assert.deepEqual(soleHoldings(nodes, 'h3', withdrawn), [], 'h3 shares web:1 with h1')
+    assert.deepEqual(soleHoldings([nodes[0]!], 'h1'), [], 'a cluster of one has nobody to fetch')
   })
 })

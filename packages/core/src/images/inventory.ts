@@ -159,3 +159,24 @@ export function clusterImages (nodes: readonly KubeObject[], records: ReadonlyMa
     .map(r => ({ ...r, nodes: r.nodes.sort() }))
     .sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
 }
+
+/**
+ * The images (by ID) that node `self` alone holds among the Ready nodes,
+ * under a name the cluster serves (not withdrawn in `records`), smallest
+ * first: the copies the others would have to fetch from it. Nothing in a
+ * cluster of one node.
+ */
+export function soleHoldings (nodes: readonly KubeObject[], self: string, records: ReadonlyMap<string, ImageRecord> = new Map()): Array<{ id: string, sizeBytes: number }> {
+  if (nodes.length < 2) return []
+  const counted = nodes.filter(n => n.metadata.name === self || isReady(n))
+  const holders = new Map<string, { sizeBytes: number, nodes: Set<string> }>()
+  for (const row of clusterImages(counted, records)) {
+    const h = holders.get(row.id) ?? { sizeBytes: row.sizeBytes, nodes: new Set<string>() }
+    for (const n of row.nodes) h.nodes.add(n)
+    holders.set(row.id, h)
+  }
+  return [...holders]
+    .filter(([, h]) => h.nodes.size === 1 && h.nodes.has(self))
+    .map(([id, h]) => ({ id, sizeBytes: h.sizeBytes }))
+    .sort((a, b) => a.sizeBytes - b.sizeBytes || (a.id < b.id ? -1 : 1))
+}
