@@ -9,6 +9,7 @@ import { gzipSync } from 'node:zlib'
 import Docker from 'dockerode'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { lpStream } from '@libp2p/utils'
+import { multiaddr } from '@multiformats/multiaddr'
 import { extract as tarExtract, type Header } from 'tar-stream'
 import { createMesh, type Mesh } from '../mesh/mesh.ts'
 import { newCluster } from '../cluster/token.ts'
@@ -478,6 +479,29 @@ describe('image transfer between agents', () => {
     const mine = new StubStore()
     await fetchImage(near.node, peerOf(far, 'far'), good.id, mine, { tmpDir: await tmpDir() })
     assert.equal(mine.loads.length, 1)
+  })
+
+  it('a transfer rides a connection of its own, closed once it is done: the connection the mesh shares stays, and carries none of it', async () => {
+    const holder = await startMesh(209)
+    meshes.push(holder)
+    const store = new StubStore()
+    store.hold(realId, realArchive)
+    servers.push(await serveImages(holder.node, store, log))
+    const shared = await near.node.dial(multiaddr(holder.addrs[0]!))
+    const during: number[] = []
+    let onShared = false
+    await fetchImage(near.node, peerOf(holder, 'holder'), realId, new StubStore(), {
+      tmpDir: await tmpDir(),
+      onProgress: () => {
+        during.push(near.node.getConnections(holder.node.peerId).length)
+        onShared ||= shared.streams.some(s => s.protocol === IMAGE_PROTOCOL)
+      }
+    })
+    assert.ok(during.length > 0 && during.every(n => n === 2), `two connections while it ran: ${during.join(',')}`)
+    assert.equal(onShared, false, 'the transfer\'s stream is not on the shared connection')
+    await waitFor('the transfer\'s connection closed', () => near.node.getConnections(holder.node.peerId).length === 1)
+    assert.equal(near.node.getConnections(holder.node.peerId)[0]!.id, shared.id, 'the shared connection is the one left')
+    assert.equal(shared.status, 'open')
   })
 
   it('a peer that lacks the image answers not-found', async () => {

@@ -6,7 +6,7 @@ import { mkdir, open, rm, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { Stream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
+import type { Connection, Stream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import type Docker from 'dockerode'
 import { InvalidConfigError, ShoalError } from '@shoal/core'
@@ -403,7 +403,7 @@ export async function fetchImage (node: MeshNode, peer: Peer, id: string, store:
   signal?.throwIfAborted()
   const image = shortId(id)
   await mkdir(opts.tmpDir, { recursive: true })
-  const stream = await openStream(node, peer, image, signal)
+  const { connection, stream } = await openStream(node, peer, image, signal)
   // Whether the peer closed its side (sent everything): watched from the start, as it may come while the answer is read.
   let peerClosed = false
   stream.addEventListener('remoteCloseWrite', () => { peerClosed = true }, { once: true })
@@ -446,6 +446,7 @@ export async function fetchImage (node: MeshNode, peer: Peer, id: string, store:
     throw err
   } finally {
     signal?.removeEventListener('abort', onAbort)
+    await connection.close().catch((err: Error) => { connection.abort(err) })
     await rm(file, { force: true })
   }
 }
@@ -487,19 +488,27 @@ export async function loadArchive (source: AsyncIterable<Uint8Array>, id: string
   }
 }
 
-async function openStream (node: MeshNode, peer: Peer, image: string, signal: AbortSignal | undefined): Promise<Stream> {
+/**
+ * A connection of the transfer's own to the peer, and the stream on it. Not
+ * the one the mesh shares: there, every heartbeat, Raft message and ping
+ * would queue behind megabytes of image data, and on a slow link (100 Mbit/s
+ * in the lab) the members took each other for dead mid-transfer and the
+ * connection was dropped. The caller closes the connection after the transfer.
+ */
+async function openStream (node: MeshNode, peer: Peer, image: string, signal: AbortSignal | undefined): Promise<{ connection: Connection, stream: Stream }> {
   const timeout = AbortSignal.timeout(DIAL_TIMEOUT_MS)
+  const opts = { signal: signal !== undefined ? AbortSignal.any([signal, timeout]) : timeout }
+  let connection: Connection | undefined
   try {
     const target = peer.addrs.length > 0
       ? peer.addrs.map(a => multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${peer.peerId}`))
       : peerIdFromString(peer.peerId)
-    const stream = await node.dialProtocol(target, IMAGE_PROTOCOL, {
-      signal: signal !== undefined ? AbortSignal.any([signal, timeout]) : timeout,
-      maxOutboundStreams: MAX_STREAMS
-    })
+    connection = await node.dial(target, { ...opts, force: true })
+    const stream = await connection.newStream(IMAGE_PROTOCOL, { ...opts, maxOutboundStreams: MAX_STREAMS })
     stream.maxReadBufferLength = READ_BUFFER_BYTES
-    return stream
+    return { connection, stream }
   } catch (err) {
+    connection?.abort(err instanceof Error ? err : new Error(String(err)))
     signal?.throwIfAborted()
     throw new ImageTransferError('unreachable', `cannot reach node ${peer.name} to fetch image ${image}: ${explainDialError(err, timeout.aborted)}`, { cause: err })
   }
