@@ -224,6 +224,29 @@ describe('shoal image push and rm, and a sender lost mid-transfer', { skip: SKIP
     assert.match(bad.stderr, /NotFound.*no node holds an image named app:v/)
   })
 
+  it('a transfer that outlasts libp2p\'s ping interval (10 s) on a slow link goes through in one go', async () => {
+    // 40 MB at 20 Mbit/s: some 16 s. The mesh's pings and heartbeats go on meanwhile, on connections of their own.
+    await lab.netem(1, ['rate=20mbit'])
+    await lab.netem(2, ['rate=20mbit'])
+    try {
+      const res = await v.api(3).request('POST', '/api/v1/namespaces/default/pods', { json: podOn('slow', lab.host(4).name, 'big:1') })
+      assert.equal(res.status, 201, res.text)
+      await v.readyPods('slow', 1, { via: 3, timeoutMs: 90_000 })
+    } finally {
+      await lab.netem(1, ['off'])
+      await lab.netem(2, ['off'])
+    }
+    const said = await events('slow', 3)
+    assert.equal(said.filter(m => /^Pulling: Pulling image "big:1" from node h\d+ \(/.test(m)).length, 1, `one transfer, never cut off and begun again:\n${said.join('\n')}`)
+    const took = Number(/^Pulled: Successfully pulled image "big:1" .* from node h[12] in ([\d.]+)s$/.exec(said.find(m => m.startsWith('Pulled: ')) ?? '')?.[1])
+    assert.ok(took > 10, `it outlasted the ping interval: ${took} s\n${said.join('\n')}`)
+    // Host 4 gives the image up again: the next test wants hosts 1 and 2 as its only holders.
+    await v.api(3).request('DELETE', '/api/v1/namespaces/default/pods/slow')
+    await waitFor('the slow pod\'s containers gone from host 4', async () => (await lab.docker(4, ['ps', '-aq', '--filter', 'label=io.shoal.pod.name=slow'])).trim() === '', { timeoutMs: 30_000, intervalMs: 200 })
+    await lab.docker(4, ['rmi', 'big:1'])
+    await waitFor('host 4\'s Node without big:1', async () => !JSON.stringify((await lab.nodes(3)).find(n => n.metadata.name === lab.host(4).name)?.status?.images ?? []).includes(ids.big), { timeoutMs: 30_000, intervalMs: 200 })
+  })
+
   it('the sender powered off mid-transfer: the pull goes on from the other holder, and no partial image or file is left', async () => {
     // Slow senders, so the transfer is under way when one dies.
     await lab.netem(1, ['rate=60mbit'])

@@ -63,9 +63,10 @@ const PIECE_BYTES = 1024 * 1024
 const SLOW_WRITE_MS = 20
 /**
  * After pause() yamux stops granting window, but the peer may still send what
- * it was granted: up to the stream's largest window, 16 MiB (yamux's
- * MAX_STREAM_WINDOW). libp2p resets a stream whose paused buffer passes
- * maxReadBufferLength (4 MiB by default), so the client raises it above that.
+ * it was granted: up to the stream's largest window (4 MiB in the mesh, at
+ * most 16 MiB, yamux's MAX_STREAM_WINDOW). libp2p resets a stream whose
+ * paused buffer passes maxReadBufferLength (4 MiB by default), so the client
+ * raises it above that.
  */
 const READ_BUFFER_BYTES = 32 * 1024 * 1024
 /** The archive may outgrow the announced image size (tar headers of many small files), but not without bound: 4 × size + 256 MiB. */
