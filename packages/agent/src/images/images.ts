@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { KubeObject, Member, ObjectStore } from '@shoal/core'
-import { imageKey, imagesOfNode, isImageID, locateImage, nodeStatusImages, soleHoldings, type NodeImage } from '@shoal/core/images/inventory.ts'
+import { holdingsOf, imageKey, imagesOfNode, isImageID, locateImage, nodeStatusImages, soleHoldings, type NodeImage } from '@shoal/core/images/inventory.ts'
 import { IMAGE_RECORDS, imageRecordName, imageRecordObject, imageRecordOf, imageRecords, isServed, pushedRecord, removedRecord, type ImageRecord } from '@shoal/core/images/records.ts'
 import { ShoalError } from '@shoal/core'
 import { isJsonEqual } from '@shoal/core/store/merge-patch.ts'
@@ -390,7 +390,7 @@ export function createClusterImages (c: ClusterImagesComponents): ClusterImages 
       // Named here as pushed, so this node serves it by that name, and its Node says so before push returns.
       await c.runtime.tagImage(id, key)
       await refresh()
-      const held = nodes().filter(n => imagesOfNode(n).some(e => e.names.includes(id) && e.names.some(name => imageKey(name) === key))).map(n => n.metadata.name)
+      const held = holdingsOf(key, nodes()).filter(h => h.id === id).map(h => h.node)
       log.info({ image: key, id, uploaded }, 'image pushed')
       return { image: key, id, uploaded, nodes: [...held].sort() }
     },
@@ -398,13 +398,7 @@ export function createClusterImages (c: ClusterImagesComponents): ClusterImages 
       const key = imageKey(image)
       if (key === undefined) throw new ShoalError('BadRequest', 400, `${JSON.stringify(image)} is not an image name (NAME[:TAG], not pinned by a digest)`)
       const prev = recordOf(key)
-      const ids = new Set<string>()
-      for (const n of nodes()) {
-        for (const e of imagesOfNode(n)) {
-          const id = e.names.find(isImageID)
-          if (id !== undefined && e.names.some(name => !isImageID(name) && imageKey(name) === key)) ids.add(id)
-        }
-      }
+      const ids = new Set(holdingsOf(key, nodes()).map(h => h.id))
       if (prev?.id !== undefined) ids.add(prev.id)
       for (const w of prev?.withdrawn ?? []) ids.delete(w)
       if (ids.size === 0) throw new ShoalError('NotFound', 404, `no node holds an image named ${key}`)

@@ -11,6 +11,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import type Docker from 'dockerode'
 import { InvalidConfigError, ShoalError } from '@shoal/core'
 import type { MeshNode } from '../mesh/mesh.ts'
+import { serveProtocol, type ProtocolServer } from '../mesh/serve.ts'
 import { CLUSTER_KEY_MISMATCH } from '../mesh/cluster-key.ts'
 import { followProgress } from '../kubelet/docker-stream.ts'
 import type { Logger } from '../log.ts'
@@ -95,9 +96,7 @@ export interface ImageStore {
   keep?: (id: string, file: string) => Promise<void>
 }
 
-export interface ImageServer {
-  stop: () => Promise<void>
-}
+export type ImageServer = ProtocolServer
 
 export interface ServeImagesInit {
   /** Transfers served at once; one more request is answered `busy` so the client tries another holder (default 2). */
@@ -245,32 +244,21 @@ export async function serveImages (node: MeshNode, store: ImageStore, log: Logge
     throw new InvalidConfigError([`maxConcurrent must be a positive integer, not ${String(maxConcurrent)}`])
   }
   const ctx: ServerContext = { store, log, maxConcurrent, tamper: opts.tamper, serves: opts.serves ?? (async () => true), serving: 0 }
-  const active = new Set<AbortController>()
-  await node.handle(IMAGE_PROTOCOL, async (stream, connection) => {
-    const ac = new AbortController()
-    active.add(ac)
+  return await serveProtocol(node, IMAGE_PROTOCOL, async (stream, connection, ac) => {
     // The client reset the stream, or the connection died: stop exporting.
     const onClose = (evt: StreamCloseEvent): void => { if (evt.error !== undefined) ac.abort(evt.error) }
     stream.addEventListener('close', onClose)
-    const peer = connection.remotePeer.toString()
     try {
-      await serveOne(stream, peer, ctx, ac.signal)
-    } catch (err) {
-      // The requester going away is routine; our engine failing is not.
-      if (ac.signal.aborted) log.debug({ peer, err: (err as Error).message }, 'image transfer ended early')
-      else log.warn({ peer, err: (err as Error).message }, 'image transfer failed')
-      stream.abort(err instanceof Error ? err : new Error(String(err)))
+      await serveOne(stream, connection.remotePeer.toString(), ctx, ac.signal)
     } finally {
       stream.removeEventListener('close', onClose)
-      active.delete(ac)
     }
+  }, (err, aborted, connection) => {
+    // The requester going away is routine; our engine failing is not.
+    const peer = connection.remotePeer.toString()
+    if (aborted) log.debug({ peer, err: err.message }, 'image transfer ended early')
+    else log.warn({ peer, err: err.message }, 'image transfer failed')
   }, { maxInboundStreams: MAX_STREAMS, maxOutboundStreams: MAX_STREAMS })
-  return {
-    async stop () {
-      for (const ac of active) ac.abort(new Error('the agent is stopping'))
-      await node.unhandle(IMAGE_PROTOCOL).catch(() => {})
-    }
-  }
 }
 
 async function serveOne (stream: Stream, peer: string, ctx: ServerContext, signal: AbortSignal): Promise<void> {

@@ -4,6 +4,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { PeerId, Stream } from '@libp2p/interface'
 import { ShoalError, type Member } from '@shoal/core'
 import type { MeshNode } from '../mesh/mesh.ts'
+import { serveProtocol, type ProtocolServer } from '../mesh/serve.ts'
 import type { Logger } from '../log.ts'
 import type { ExecSession } from './runtime.ts'
 import type { PodExecOptions, PodIO, PodLogOptions } from './pod-io.ts'
@@ -220,32 +221,13 @@ function toShoalError (json: unknown): ShoalError {
 
 // ---------------------------------------------------------------- server
 
-export interface PodIOServer {
-  stop: () => Promise<void>
-}
+export type PodIOServer = ProtocolServer
 
 /** Answer pod-io requests from other agents with the local kubelet's PodIO. */
 export async function servePodIO (node: MeshNode, podIO: PodIO, log: Logger): Promise<PodIOServer> {
-  const active = new Set<AbortController>()
-  await node.handle(POD_IO_PROTOCOL, async (stream) => {
-    const ac = new AbortController()
-    active.add(ac)
-    try {
-      await serveOne(stream, podIO, ac, log)
-    } catch (err) {
-      log.debug({ err: (err as Error).message }, 'pod-io request failed')
-      stream.abort(err as Error)
-    } finally {
-      ac.abort(new Error('pod-io request over'))
-      active.delete(ac)
-    }
-  }, { maxInboundStreams: MAX_STREAMS, maxOutboundStreams: MAX_STREAMS })
-  return {
-    async stop () {
-      for (const ac of active) ac.abort(new Error('the agent is stopping'))
-      await node.unhandle(POD_IO_PROTOCOL).catch(() => {})
-    }
-  }
+  return await serveProtocol(node, POD_IO_PROTOCOL, async (stream, _connection, ac) => { await serveOne(stream, podIO, ac, log) },
+    err => { log.debug({ err: err.message }, 'pod-io request failed') },
+    { maxInboundStreams: MAX_STREAMS, maxOutboundStreams: MAX_STREAMS })
 }
 
 async function serveOne (stream: Stream, podIO: PodIO, ac: AbortController, log: Logger): Promise<void> {

@@ -83,6 +83,26 @@ export interface ImageHolder {
   readonly ready: boolean
 }
 
+/** A node's copy of an image under a name: the image's ID and size there. */
+export interface ImageHolding extends ImageHolder {
+  readonly id: string
+  readonly sizeBytes: number
+}
+
+/** Every copy the Nodes report under the name `key` (imageKey's form), in the order of `nodes`. */
+export function holdingsOf (key: string, nodes: readonly KubeObject[]): ImageHolding[] {
+  const out: ImageHolding[] = []
+  for (const node of nodes) {
+    for (const entry of imagesOfNode(node)) {
+      const id = entry.names.find(isImageID)
+      if (id !== undefined && entry.names.some(n => !isImageID(n) && imageKey(n) === key)) {
+        out.push({ node: node.metadata.name, ready: isReady(node), id, sizeBytes: entry.sizeBytes })
+      }
+    }
+  }
+  return out
+}
+
 export interface ImageLocation {
   /** The ID the cluster's copy has. */
   readonly id: string
@@ -109,15 +129,12 @@ export function locateImage (image: string, nodes: readonly KubeObject[], self: 
   const withdrawn = new Set(record?.image === key ? record.withdrawn : [])
   const pinned = record?.image === key ? record.id : undefined
   const byId = new Map<string, { sizeBytes: number, holders: ImageHolder[] }>()
-  for (const node of [...nodes].sort((a, b) => a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0)) {
-    if (node.metadata.name === self) continue
-    for (const entry of imagesOfNode(node)) {
-      const id = entry.names.find(isImageID)
-      if (id === undefined || withdrawn.has(id) || !entry.names.some(n => !isImageID(n) && imageKey(n) === key)) continue
-      const at = byId.get(id) ?? { sizeBytes: entry.sizeBytes, holders: [] }
-      at.holders.push({ node: node.metadata.name, ready: isReady(node) })
-      byId.set(id, at)
-    }
+  const others = [...nodes].filter(n => n.metadata.name !== self).sort((a, b) => a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0)
+  for (const h of holdingsOf(key, others)) {
+    if (withdrawn.has(h.id)) continue
+    const at = byId.get(h.id) ?? { sizeBytes: h.sizeBytes, holders: [] }
+    at.holders.push({ node: h.node, ready: h.ready })
+    byId.set(h.id, at)
   }
   if (byId.size === 0) return undefined
   const ranked = [...byId].sort(([ida, a], [idb, b]) => {
