@@ -47,8 +47,6 @@ import type { ArchiveCache } from './cache.ts'
 const INVENTORY_MS = 5000
 /** A holder at its limit of transfers (busy) is asked again after this long, ms. */
 const BUSY_RETRY_MS = 250
-/** For this many rounds (of BUSY_RETRY_MS) a fetch asks only holders that serve nobody, before it shares a busy one. */
-const IDLE_ROUNDS = 2
 /** How long a fetch keeps asking busy holders before it gives up, ms. */
 const BUSY_DEADLINE_MS = 10 * 60_000
 /** How often a transfer's holder is looked at (still a member? still sending?), ms. */
@@ -274,10 +272,8 @@ export function createClusterImages (c: ClusterImagesComponents): ClusterImages 
       id = at.id
       const members = new Map(c.members().filter(m => m.state === 'alive' || m.state === 'suspect').map(m => [m.name, m]))
       let busy = false
-      // Only holders serving nobody at first: the nodes that just got the image
-      // show as holders a moment after they have it, and the first holder would
-      // otherwise take them all. Then any below its limit, each round.
-      for (const idleOnly of round < IDLE_ROUNDS ? [true] : [true, false]) for (const holder of at.holders) {
+      // First only a holder serving nobody (a node that just got the image, rather than the one every asker found first), then any below its limit.
+      for (const idleOnly of [true, false]) for (const holder of at.holders) {
         if (failures.has(holder.node)) continue
         const m = members.get(holder.node)
         if (m === undefined) {
