@@ -166,35 +166,6 @@ describe('cluster images', () => {
     } finally { t.cleanup() }
   })
 
-  it('holders serving nobody are asked first; one already serving is asked only when none is idle', async () => {
-    const run = async (serving: ReadonlySet<string>): Promise<{ asked: string[], from: string }> => {
-      const asked: string[] = []
-      const t = setup({
-        holders: ['h1', 'h2'],
-        members: [member('h1'), member('h2')],
-        fetch: async (_node, peer, _id, _store, opts) => {
-          asked.push(`${peer.name}${opts.idleOnly === true ? ' idle' : ''}`)
-          if (opts.idleOnly === true && serving.has(peer.name)) throw new ImageTransferError('busy', `node ${peer.name} serves another transfer`)
-          return { bytes: 10 }
-        }
-      })
-      try {
-        const got = await t.images.fetch('app:1')
-        assert.ok(got.ok)
-        return { asked, from: got.from }
-      } finally { t.cleanup() }
-    }
-    // h1 serves someone else: h2 gets the transfer, whichever the node asked first.
-    const one = await run(new Set(['h1']))
-    assert.equal(one.from, 'h2')
-    assert.ok(one.asked.every(a => a.endsWith(' idle')), one.asked.join(', '))
-    // Both serve someone: the first is asked again, without the condition.
-    const both = await run(new Set(['h1', 'h2']))
-    assert.equal(both.asked.length, 3, both.asked.join(', '))
-    assert.deepEqual(both.asked.slice(0, 2).sort(), ['h1 idle', 'h2 idle'])
-    assert.equal(both.asked[2], both.asked[0]!.replace(' idle', ''))
-  })
-
   it('says why when no node holds the image, or every holder failed', async () => {
     const none = setup({ holders: [], members: [], fetch: async () => { throw new Error('unused') } })
     try {

@@ -24,9 +24,7 @@ import type { ArchiveCache } from './cache.ts'
  *   holders), over the mesh (transfer.ts), verified, loaded and tagged with
  *   the name the pod asked for. One transfer per image at a time on a node:
  *   the pods that wait for it share it. A holder that fails (gone, refused,
- *   broken off) is skipped for the next. Holders serving nobody are asked
- *   first, so a rollout's copies come from every node that has the image,
- *   not mostly from the first. When every holder left is busy
+ *   broken off) is skipped for the next; when every holder left is busy
  *   (serving as many as it will), they are asked again shortly, and by then
  *   the nodes that got the image meanwhile hold it too.
  * The agent serves its own engine's images to the others (serveImages in
@@ -272,8 +270,7 @@ export function createClusterImages (c: ClusterImagesComponents): ClusterImages 
       id = at.id
       const members = new Map(c.members().filter(m => m.state === 'alive' || m.state === 'suspect').map(m => [m.name, m]))
       let busy = false
-      // First only a holder serving nobody (a node that just got the image, rather than the one every asker found first), then any below its limit.
-      for (const idleOnly of [true, false]) for (const holder of at.holders) {
+      for (const holder of at.holders) {
         if (failures.has(holder.node)) continue
         const m = members.get(holder.node)
         if (m === undefined) {
@@ -301,7 +298,7 @@ export function createClusterImages (c: ClusterImagesComponents): ClusterImages 
             }
             started = true
           }
-          const { bytes } = await (c.fetchImage ?? fetchImage)(c.mesh, { name: m.name, peerId: m.peerId, addrs: m.addrs }, at.id, c.imageStore, { tmpDir: c.tmpDir, signal: AbortSignal.any([signal, holderGone.signal]), onProgress, idleOnly })
+          const { bytes } = await (c.fetchImage ?? fetchImage)(c.mesh, { name: m.name, peerId: m.peerId, addrs: m.addrs }, at.id, c.imageStore, { tmpDir: c.tmpDir, signal: AbortSignal.any([signal, holderGone.signal]), onProgress })
           await c.runtime.tagImage(at.id, key)
           const ms = Math.round(performance.now() - t0)
           log.info({ image, id: at.id, from: m.name, bytes, ms }, 'fetched image from a peer')

@@ -633,7 +633,7 @@ describe('image transfer between agents', () => {
     assert.deepEqual(await readdir(tmp), [])
   })
 
-  it('beyond maxConcurrent transfers the server answers busy, and serves again once a slot is free; one serving anything is busy to an idle-only asker', async () => {
+  it('beyond maxConcurrent transfers the server answers busy, and serves again once a slot is free', async () => {
     const img = ociImage([randomLayer(100_000)])
     let release = (): void => {}
     const gate = new Promise<void>(resolve => { release = resolve })
@@ -645,11 +645,7 @@ describe('image transfer between agents', () => {
       return out
     })
     const mine = new StubStore()
-    const first = fetchImage(near.node, peerOf(far, 'far'), img.id, mine, { tmpDir: await tmpDir(), idleOnly: true })
-    await waitFor('one transfer in flight', () => exports === 1)
-    await assert.rejects(fetchImage(near.node, peerOf(far, 'far'), img.id, mine, { tmpDir: await tmpDir(), idleOnly: true }),
-      isTransferError('busy', /^node far is busy \(serving 1 image transfer\(s\) already, and the asker wants an idle node\); fetch image sha256:[0-9a-f]{12}… from another holder$/))
-    assert.equal(exports, 1, 'a busy answer starts no export')
+    const first = fetchImage(near.node, peerOf(far, 'far'), img.id, mine, { tmpDir: await tmpDir() })
     const second = fetchImage(near.node, peerOf(far, 'far'), img.id, mine, { tmpDir: await tmpDir() })
     await waitFor('two transfers in flight', () => exports === 2)
     await assert.rejects(fetchImage(near.node, peerOf(far, 'far'), img.id, mine, { tmpDir: await tmpDir() }),

@@ -20,8 +20,7 @@ import { ArchiveCheck, ArchiveRefusal, ArchiveTruncated, shortId } from './archi
 /**
  * `/shoal/image/1.0.0`: one agent fetches an image, by its Docker image ID,
  * from a peer's engine, without a registry. One stream per transfer. The
- * client sends a length-prefixed JSON request `{ id, idle? }` (idle: only if
- * the server serves no other transfer now); the server answers a
+ * client sends a length-prefixed JSON request `{ id }`; the server answers a
  * length-prefixed JSON `{ ok: true, size }` or `{ error: { kind, message } }`
  * and, on ok, sends the raw `docker save` bytes and closes its write side. If
  * its engine fails mid-way it resets the stream, so a client never mistakes
@@ -120,8 +119,6 @@ export interface FetchImageOptions {
   signal?: AbortSignal
   /** Bytes received so far, and the total the server announced (the image's size in its engine, an estimate of the archive's length). */
   onProgress?: (received: number, total: number | undefined) => void
-  /** Only from a peer serving no other transfer: one that is answers `busy` (the asker tries an idle holder first). */
-  idleOnly?: boolean
 }
 
 /**
@@ -196,7 +193,7 @@ export function dockerImageStore (docker: Docker): ImageStore {
 type WireErrorKind = 'not-found' | 'busy' | 'invalid' | 'broken'
 type Answer = { readonly ok: true, readonly size: number } | { readonly error: { readonly kind: WireErrorKind, readonly message: string } }
 
-function parseRequest (bytes: Uint8Array): { id: string, idle: boolean } | { problem: string } {
+function parseRequest (bytes: Uint8Array): { id: string } | { problem: string } {
   let raw: unknown
   try {
     raw = JSON.parse(decoder.decode(bytes))
@@ -206,7 +203,7 @@ function parseRequest (bytes: Uint8Array): { id: string, idle: boolean } | { pro
   const id = typeof raw === 'object' && raw !== null ? (raw as { id?: unknown }).id : undefined
   if (typeof id !== 'string') return { problem: 'the request has no image id' }
   if (!IMAGE_ID.test(id)) return { problem: `${JSON.stringify(id.slice(0, 100))} is not an image ID (sha256: and 64 lowercase hex digits)` }
-  return { id, idle: (raw as { idle?: unknown }).idle === true }
+  return { id }
 }
 
 function parseAnswer (bytes: Uint8Array): Answer | undefined {
@@ -278,9 +275,9 @@ async function serveOne (stream: Stream, peer: string, ctx: ServerContext, signa
   }
   const { id } = request
   const image = shortId(id)
-  if (ctx.serving >= ctx.maxConcurrent || (request.idle && ctx.serving > 0)) {
-    ctx.log.debug({ peer, image, serving: ctx.serving, idle: request.idle }, 'image request refused: busy')
-    await refuse('busy', ctx.serving >= ctx.maxConcurrent ? `serving ${ctx.serving} image transfers already, its limit` : `serving ${ctx.serving} image transfer(s) already, and the asker wants an idle node`)
+  if (ctx.serving >= ctx.maxConcurrent) {
+    ctx.log.debug({ peer, image, serving: ctx.serving }, 'image request refused: busy')
+    await refuse('busy', `serving ${ctx.serving} image transfers already, its limit`)
     return
   }
   ctx.serving++
@@ -404,7 +401,7 @@ export async function fetchImage (node: MeshNode, peer: Peer, id: string, store:
   const file = join(opts.tmpDir, `image-${hex.slice(0, 12)}-${randomBytes(4).toString('hex')}.tar`)
   let received = 0
   try {
-    const size = await requestImage(stream, peer, image, id, opts.idleOnly === true, signal)
+    const size = await requestImage(stream, peer, image, id, signal)
     let bytes: number
     try {
       bytes = await receiveAndLoad(incoming(stream, () => peerClosed, () => received), file, hex, size, store, (n, total) => { received = n; opts.onProgress?.(n, total) }, signal)
@@ -507,11 +504,11 @@ async function openStream (node: MeshNode, peer: Peer, image: string, signal: Ab
 }
 
 /** Send the request and read the answer: the size the server announced, or the refusal as an ImageTransferError. */
-async function requestImage (stream: Stream, peer: Peer, image: string, id: string, idleOnly: boolean, signal: AbortSignal | undefined): Promise<number> {
+async function requestImage (stream: Stream, peer: Peer, image: string, id: string, signal: AbortSignal | undefined): Promise<number> {
   const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
   let answer: Answer | undefined
   try {
-    await writeJson(lp, idleOnly ? { id, idle: true } : { id }, signal)
+    await writeJson(lp, { id }, signal)
     const deadline = AbortSignal.timeout(ANSWER_TIMEOUT_MS)
     answer = parseAnswer((await lp.read({ signal: signal !== undefined ? AbortSignal.any([signal, deadline]) : deadline })).subarray())
   } catch (err) {
