@@ -247,7 +247,8 @@ export function createClusterImages (c: ClusterImagesComponents): ClusterImages 
         if (stopped || await archives.has(id)) continue
         const t0 = performance.now()
         try {
-          if (await archives.prepare(id, stopping.signal)) log.info({ id, bytes: sizeBytes, ms: Math.round(performance.now() - t0) }, 'made an archive ready of an image only this node holds')
+          // A signal of its own per export: the engine's export hangs a listener on it.
+          if (await archives.prepare(id, AbortSignal.any([stopping.signal]))) log.info({ id, bytes: sizeBytes, ms: Math.round(performance.now() - t0) }, 'made an archive ready of an image only this node holds')
         } catch (err) {
           if (stopped) return
           prepareFailed.set(id, performance.now())

@@ -486,9 +486,10 @@ export async function loadArchive (source: AsyncIterable<Uint8Array>, id: string
 /**
  * A connection of the transfer's own to the peer, and the stream on it. Not
  * the one the mesh shares: there, every heartbeat, Raft message and ping
- * would queue behind megabytes of image data, and on a slow link (100 Mbit/s
- * in the lab) the members took each other for dead mid-transfer and the
- * connection was dropped. The caller closes the connection after the transfer.
+ * queued behind megabytes of image data; on a slow link (100 Mbit/s in the
+ * lab) libp2p's ping timed out, the shared connection was aborted
+ * mid-transfer, and the members took each other for dead. The caller closes
+ * the connection after the transfer.
  */
 async function openStream (node: MeshNode, peer: Peer, image: string, signal: AbortSignal | undefined): Promise<{ connection: Connection, stream: Stream }> {
   const timeout = AbortSignal.timeout(DIAL_TIMEOUT_MS)
