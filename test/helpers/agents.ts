@@ -1,9 +1,8 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs'
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { once } from 'node:events'
-import { existsSync, statSync } from 'node:fs'
 import type { Member } from '@shoal/core'
 import { readKubeconfig } from '@shoal/cli/client.ts'
 import { send, type Answer, type Endpoint, type RequestOptions } from '@shoal/cli/http.ts'
@@ -55,6 +54,8 @@ export class AgentProcess {
   proc: ChildProcess | undefined
   #exit: Promise<number | null> | undefined
   #stderr = ''
+  /** Set once start() has seen the API answer, cleared by kill(): an exit in between is a crash. */
+  #up = false
   /** Read from the kubeconfig the agent wrote, again whenever it is rewritten. */
   #endpoint: Endpoint | undefined
   #endpointWritten = 0
@@ -109,8 +110,17 @@ export class AgentProcess {
     live.add(proc)
     proc.stdout.pipe(log)
     proc.stderr.on('data', (c: Buffer) => { this.#stderr += c.toString(); log.write(c) })
-    this.#exit = once(proc, 'exit').then(([code]) => {
+    this.#up = false
+    this.#exit = once(proc, 'exit').then(([code, signal]) => {
       live.delete(proc)
+      // Nothing else shows why an agent that was up died: its scratch folder goes with the test.
+      if (this.#up && (code !== 0 || signal !== null)) {
+        const tail = (text: string, lines: number): string => text.trimEnd().split('\n').slice(-lines).join('\n')
+        let log = ''
+        try { log = readFileSync(this.logPath, 'utf8').slice(-256 * 1024) } catch {}
+        process.stderr.write(`\nagent ${this.name} died (exit code ${String(code)}, signal ${String(signal)})\n` +
+          `the end of its log:\n${tail(log, 40)}\nits stderr:\n${tail(this.#stderr, 60)}\n\n`)
+      }
       return code as number | null
     })
     const exited = this.#exit.then(code => { throw new Error(`agent ${this.name} exited with ${code}: ${this.#stderr.trim()}`) })
@@ -121,6 +131,7 @@ export class AgentProcess {
     await Promise.race([exited, waitFor(`agent ${this.name} API`, async () => await ready().catch(() => false), { timeoutMs: 20_000 })])
     const info = await this.getJson<{ name: string }>('/api/shoal/v1/info')
     if (info.name !== this.name) throw new Error(`another agent (${info.name}) answers on ${this.api}; is a stray agent running?`)
+    this.#up = this.running
   }
 
   async waitExit (timeoutMs = 10_000): Promise<number | null> {
@@ -137,6 +148,7 @@ export class AgentProcess {
   get running (): boolean { return this.proc !== undefined && this.proc.exitCode === null && this.proc.signalCode === null }
 
   kill (signal: NodeJS.Signals = 'SIGKILL'): void {
+    this.#up = false
     this.proc?.kill(signal)
   }
 
