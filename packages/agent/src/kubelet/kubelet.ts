@@ -99,6 +99,14 @@ interface PodState {
   syncs?: Coalescing
   wake?: ReturnType<typeof setTimeout> | undefined
   wakeAt?: number | undefined
+  /** Images made present while its sandbox starts, by container: the ensureImage action that follows takes the result. */
+  early?: Map<string, EarlyImage>
+}
+
+interface EarlyImage {
+  readonly image: string
+  readonly policy: 'Always' | 'IfNotPresent' | 'Never'
+  readonly result: Promise<ImageProblem | undefined>
 }
 
 /** Rounds of plan → act in one sync before it yields (a plan that keeps failing is retried later). */
@@ -273,6 +281,7 @@ export function createKubelet (c: KubeletComponents): Kubelet {
           await c.current?.(stopping.signal)
           if (stopped || pods.get(uid) !== s) return false
           await prepareVolumes(s)
+          ensureImagesEarly(s)
           try {
             await c.runtime.runSandbox(a.config)
           } catch (err) {
@@ -289,7 +298,11 @@ export function createKubelet (c: KubeletComponents): Kubelet {
           await c.runtime.removeContainer(a.id)
           break
         case 'ensureImage': {
-          const problem = await ensureImage(s, a.containerName, a.image, a.policy)
+          const early = s.early?.get(a.containerName)
+          s.early?.delete(a.containerName)
+          const problem = early !== undefined && early.image === a.image && early.policy === a.policy
+            ? await early.result
+            : await ensureImage(s, a.containerName, a.image, a.policy)
           const { [a.containerName]: _done, ...otherProblems } = s.memory.imageProblems ?? {}
           if (problem === undefined) {
             s.memory = { ...s.memory, imageProblems: otherProblems }
@@ -321,6 +334,22 @@ export function createKubelet (c: KubeletComponents): Kubelet {
       }
     }
     return true
+  }
+
+  /**
+   * A new sandbox is about to start: make its containers' images present
+   * meanwhile, not after it (a fetch from a node, or a pull, takes longer
+   * than the sandbox). Their ensureImage actions take the results.
+   */
+  const ensureImagesEarly = (s: PodState): void => {
+    s.early = new Map()
+    for (const container of podSpecOf(s.pod).containers) {
+      const policy = container.imagePullPolicy ?? 'IfNotPresent'
+      const result = ensureImage(s, container.name, container.image, policy)
+      // A failure is the ensureImage action's to record; an agent stopping meanwhile throws there too.
+      result.catch(() => {})
+      s.early.set(container.name, { image: container.image, policy, result })
+    }
   }
 
   /**
