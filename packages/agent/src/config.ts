@@ -1,14 +1,13 @@
-import { homedir, hostname, networkInterfaces } from 'node:os'
+import { hostname, networkInterfaces } from 'node:os'
 import { isIP } from 'node:net'
-import { join } from 'node:path'
 import { NETWORK_BACKENDS, type NetworkBackend } from './network/node-network.ts'
 import { InvalidConfigError, checkNodeName, resolveMembersConfig, type MembersConfig } from '@shoal/core'
 import { POD_CIDR_DEFAULTS, checkPodCIDRSettings } from '@shoal/core/store/pod-cidrs.ts'
 import { formatCIDR, networkOf, overlaps, parseCIDR, parseIPv4 } from '@shoal/core/network/cidr.ts'
 import { SERVICE_CIDR } from '@shoal/core/store/service-addresses.ts'
+import { DEFAULT_API_PORT, DEFAULT_MESH_PORT, defaultDataDir, parseHostPort } from './places.ts'
 
-export const DEFAULT_MESH_PORT = 7946
-export const DEFAULT_API_PORT = 6443
+export { DEFAULT_API_PORT, DEFAULT_MESH_PORT, defaultDataDir, formatHostPort, parseHostPort, userKubeconfigPath } from './places.ts'
 
 export interface AgentConfig {
   /** Where identity, cluster and state live. */
@@ -100,16 +99,6 @@ export function parseControllers (spec: string, problems: string[]): ControllerN
 }
 
 export type AgentInit = Partial<Omit<AgentConfig, 'members' | 'controllers' | 'podNetwork'>> & { podNetwork?: PodNetworkMode | 'auto', members?: Partial<MembersConfig>, controllers?: string | readonly ControllerName[] }
-
-/** `/var/lib/shoal` for root, else `~/.shoal`. */
-export function defaultDataDir (): string {
-  return process.getuid?.() === 0 ? '/var/lib/shoal' : join(homedir(), '.shoal')
-}
-
-/** The copy of the local agent's kubeconfig that `shoal` finds without flags. */
-export function userKubeconfigPath (): string {
-  return join(homedir(), '.shoal', 'kubeconfig')
-}
 
 /** The first non-internal IPv4 address of this machine, else loopback. */
 export function defaultAdvertise (bind: string): string {
@@ -254,31 +243,3 @@ export function resolveAgentConfig (init: AgentInit = {}, host: HostInfo = REAL_
   return Object.freeze({ dataDir: init.dataDir ?? defaultDataDir(), name, bind, advertise, port, apiPort, join: init.join, token: init.token, joinRetryMs, members, voters, clusterCIDR, nodeCIDRMaskSize, raftTickMs, voterGraceMs, backoffInitialMs, backoffMaxMs, dockerSocket, ...(publishAddress !== undefined ? { publishAddress } : {}), podNetwork, networkBackend, podEvictionTimeoutMs, controllers })
 }
 
-/** Parse `HOST`, `HOST:PORT`, `[V6]` or `[V6]:PORT`. */
-export function parseHostPort (value: string, defaultPort: number): { host: string, port: number } {
-  const v = value.trim()
-  let host: string
-  let portText: string | undefined
-  const bracket = /^\[([^\]]+)\](?::(.*))?$/.exec(v)
-  if (bracket !== null) {
-    host = bracket[1]!
-    portText = bracket[2]
-  } else if (isIP(v) === 6) {
-    host = v
-  } else {
-    const i = v.lastIndexOf(':')
-    host = i < 0 ? v : v.slice(0, i)
-    portText = i < 0 ? undefined : v.slice(i + 1)
-  }
-  if (host.length === 0 || /[\s/]/.test(host)) throw new Error(`${JSON.stringify(value)} is not HOST[:PORT]`)
-  const port = portText === undefined ? defaultPort : Number(portText)
-  if (!/^\d+$/.test(portText ?? '1') || !Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new Error(`${JSON.stringify(value)} has an invalid port`)
-  }
-  return { host, port }
-}
-
-/** `HOST:PORT`, bracketing IPv6. */
-export function formatHostPort (host: string, port: number): string {
-  return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`
-}

@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { parse as parseYaml } from 'yaml'
 import { join } from 'node:path'
-import { DEFAULT_API_PORT, parseHostPort, userKubeconfigPath } from '@shoal/agent'
-import { describeEndpoint, send, type Endpoint } from './http.ts'
+import { DEFAULT_API_PORT, parseHostPort, userKubeconfigPath } from '@shoal/agent/places.ts'
+import type { Endpoint } from './http.ts'
 
 export { describeEndpoint, type Endpoint } from './http.ts'
 
@@ -121,36 +121,5 @@ function readCa (path: string): string {
     return readFileSync(path, 'utf8')
   } catch (err) {
     throw new CliError(`--certificate-authority ${path}: ${(err as Error).message}`)
-  }
-}
-
-/** The message of a Kubernetes Status body, or the text itself. */
-export function messageOf (text: string): string {
-  try {
-    const parsed = JSON.parse(text) as unknown
-    if (typeof parsed === 'object' && parsed !== null && 'message' in parsed) return String((parsed as { message: unknown }).message)
-  } catch {}
-  return text.trim()
-}
-
-/** One JSON request; a failed answer becomes a CliError carrying the server's message. */
-export async function call<T> (target: Target | Endpoint, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
-  const endpoint = 'endpoint' in target ? target.endpoint : target
-  const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body)
-  let answer
-  try {
-    answer = await send(endpoint, method, path, {
-      headers: { accept: 'application/json', ...(payload !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-      ...(payload !== undefined ? { body: payload } : {})
-    })
-  } catch (err) {
-    throw new CliError((err as Error).message)
-  }
-  if (answer.status === 401) throw new CliError(`${describeEndpoint(endpoint)} refused the request: Unauthorized (the token is missing or not this cluster's)`)
-  if (answer.status >= 400) throw Object.assign(new CliError(messageOf(answer.text)), { status: answer.status })
-  try {
-    return JSON.parse(answer.text) as T
-  } catch {
-    return answer.text as T
   }
 }

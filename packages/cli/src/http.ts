@@ -1,6 +1,6 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http'
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
-import { formatHostPort } from '@shoal/agent'
+import { formatHostPort } from '@shoal/agent/places.ts'
 
 /**
  * How to reach an agent's API: its TCP port over HTTPS (trusting the cluster

@@ -1,5 +1,5 @@
 import type { Command } from 'cac'
-import { defaultDataDir } from '@shoal/agent'
+import { defaultDataDir } from '@shoal/agent/places.ts'
 import { resolveResource, type KindInfo } from '@shoal/core/api/index.ts'
 import { CliError, resolveTarget, type Target } from './client.ts'
 

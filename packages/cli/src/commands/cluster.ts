@@ -1,16 +1,28 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { DataDir, encodeToken } from '@shoal/agent'
+import { encodeToken } from '@shoal/agent/cluster/token.ts'
 import type { Member } from '@shoal/core'
-import { call, CliError, controlTarget, resolveTarget, type TargetFlags } from '../client.ts'
+import { CliError, controlTarget, resolveTarget, type Target, type TargetFlags } from '../client.ts'
+import { request, ServerError } from '../api.ts'
 import { formatAge, formatTable } from '../format.ts'
 
 interface AgentInfo { name: string, clusterId: string }
+
+/** A request of the agent's own commands: a refusal prints as `error: …` with the agent's message, not as a Kubernetes Status. */
+async function call<T> (target: Target, method: string, path: string, body?: unknown): Promise<T> {
+  try {
+    return await request<T>(target, method, path, { body })
+  } catch (err) {
+    throw err instanceof ServerError ? new CliError(err.message) : err
+  }
+}
 
 /** `shoal token`: read the join token from the local data dir (readable by its owner only). */
 export async function printToken (dataDir: string): Promise<string> {
   let cluster
   try {
+    // Loaded here: it brings libp2p's keys, which no other command needs.
+    const { DataDir } = await import('@shoal/agent/data-dir.ts')
     cluster = await new DataDir(dataDir).loadCluster()
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EACCES') throw new CliError(`cannot read ${join(dataDir, 'cluster.json')}: permission denied (run as the agent's user)`)

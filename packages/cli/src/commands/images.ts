@@ -8,7 +8,7 @@ import { CliError, type Target } from '../client.ts'
 import { formatTable } from '../format.ts'
 import { open, send } from '../http.ts'
 import { connect, withConnectionFlags, type ConnectionFlags } from '../kube.ts'
-import { getJson, readAction, refused, withQuery } from './read/api.ts'
+import { getJson, refusal, withQuery } from '../api.ts'
 
 /**
  * `shoal image VERB`: the images the cluster holds, as its own registry
@@ -71,7 +71,7 @@ async function answerOf (target: Target, res: IncomingMessage): Promise<unknown>
   const chunks: Buffer[] = []
   for await (const c of res) chunks.push(c as Buffer)
   const text = Buffer.concat(chunks).toString('utf8')
-  if ((res.statusCode ?? 0) >= 400) throw refused(target, res.statusCode ?? 0, text)
+  if ((res.statusCode ?? 0) >= 400) throw refusal(target.endpoint, res.statusCode ?? 0, text)
   return JSON.parse(text) as unknown
 }
 
@@ -98,7 +98,7 @@ async function push (target: Target, image: string, socket: string): Promise<str
     const a = JSON.parse(first.text) as PushAnswer
     return `${a.image}: pushed ${shortId} (held by ${a.nodes.join(', ')})\n`
   }
-  if (first.status !== 404) throw refused(target, first.status, first.text)
+  if (first.status !== 404) throw refusal(target.endpoint, first.status, first.text)
   const tar = await docker.getImage(info.Id).get()
   const tty = process.stderr.isTTY
   let sent = 0
@@ -132,7 +132,7 @@ export function registerImageCommands (cli: CAC): void {
     .example('shoal image ls')
     .example('shoal image push kub-first-app')
     .example('shoal image rm kub-first-app')
-    .action(readAction(async (verb: string | undefined, name: string | undefined, flags: ImageFlags) => {
+    .action(async (verb: string | undefined, name: string | undefined, flags: ImageFlags) => {
       const verbs = 'ls, push IMAGE, rm IMAGE'
       if (verb === undefined) throw new CliError(`shoal image needs a verb: ${verbs}`)
       if (verb === 'ls') {
@@ -158,5 +158,5 @@ export function registerImageCommands (cli: CAC): void {
       const res = await open(target.endpoint, 'DELETE', withQuery('/api/shoal/v1/images', { image: key }))
       const a = await answerOf(target, res) as { image: string, withdrawn: string[] }
       process.stdout.write(`${a.image}: removed ${a.withdrawn.map(id => id.slice('sha256:'.length, 'sha256:'.length + 12)).join(', ')} (no longer served; nodes drop it where no container uses it)\n`)
-    }))
+    })
 }

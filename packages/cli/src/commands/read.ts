@@ -1,10 +1,9 @@
 import type { CAC } from 'cac'
 import { withConnectionFlags } from '../kube.ts'
-import { readAction } from './read/api.ts'
-import { runDescribe, type DescribeFlags } from './read/describe.ts'
-import { runGet, type GetFlags } from './read/get.ts'
-import { runClusterInfo, runVersion, type VersionFlags } from './read/info.ts'
-import { runLogs, type LogsFlags } from './read/logs.ts'
+import type { DescribeFlags } from './read/describe.ts'
+import type { GetFlags } from './read/get.ts'
+import type { VersionFlags } from './read/info.ts'
+import type { LogsFlags } from './read/logs.ts'
 import type { ConnectionFlags } from '../kube.ts'
 
 /**
@@ -30,7 +29,7 @@ export function registerReadCommands (cli: CAC): void {
     .example('shoal get pod web-1 db-0 -o name')
     .example('shoal get all -n kube-system')
     .example('shoal get pods -w')
-    .action(readAction(async (resources: string[], flags: GetFlags) => { await runGet(resources.map(String), flags) }))
+    .action(async (resources: string[], flags: GetFlags) => { await (await import('./read/get.ts')).runGet(resources.map(String), flags) })
 
   withConnectionFlags(cli.command('describe [...resources]', 'Show details of an object, or of every object of a kind, with the events about it'))
     .option('-l, --selector <selector>', 'describe only the objects with these labels')
@@ -39,7 +38,7 @@ export function registerReadCommands (cli: CAC): void {
     .example('shoal describe deploy/web')
     .example('shoal describe pods -l app=web')
     .example('shoal describe nodes')
-    .action(readAction(async (resources: string[], flags: DescribeFlags) => { await runDescribe(resources.map(String), flags) }))
+    .action(async (resources: string[], flags: DescribeFlags) => { await (await import('./read/describe.ts')).runDescribe(resources.map(String), flags) })
 
   withConnectionFlags(cli.command('logs [...pod]', 'Print the logs of a container in a pod (POD [CONTAINER], or TYPE/NAME for one of its pods)'))
     .option('-c, --container <name>', 'the container (default: the only one, else the first)')
@@ -50,17 +49,17 @@ export function registerReadCommands (cli: CAC): void {
     .example('shoal logs web-1')
     .example('shoal logs web-1 -c sidecar --tail 20 -f')
     .example('shoal logs deploy/web --previous')
-    .action(readAction(async (pod: string[], flags: LogsFlags) => { await runLogs(pod.map(String), flags) }))
+    .action(async (pod: string[], flags: LogsFlags) => { await (await import('./read/logs.ts')).runLogs(pod.map(String), flags) })
 
   withConnectionFlags(cli.command('cluster-info', 'Print the address of the control plane (the agent asked)'), { namespaced: false })
     .example('shoal cluster-info')
     .example('shoal cluster-info --server 10.0.0.5')
-    .action(readAction(async (flags: ConnectionFlags) => { await runClusterInfo(flags) }))
+    .action(async (flags: ConnectionFlags) => { await (await import('./read/info.ts')).runClusterInfo(flags) })
 
   withConnectionFlags(cli.command('version', 'Print the client and server versions'), { namespaced: false })
     .option('--client', 'the client version only (no agent needed)')
     .option('-o, --output <format>', 'json or yaml')
     .example('shoal version')
     .example('shoal version --client')
-    .action(readAction(async (flags: VersionFlags) => { await runVersion(flags) }))
+    .action(async (flags: VersionFlags) => { await (await import('./read/info.ts')).runVersion(flags) })
 }

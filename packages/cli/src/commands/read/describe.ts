@@ -1,7 +1,7 @@
 import type { KindInfo } from '@shoal/core/api/index.ts'
 import { CliError } from '../../client.ts'
 import { connect, kindOf, resourcePath, type ConnectionFlags } from '../../kube.ts'
-import { getJson, isNotFound, reportErrors, withQuery } from './api.ts'
+import { getJson, isNotFound, reportErrors, withQuery } from '../../api.ts'
 import { describeDeployment, describeReplicaSet } from './describe-apps.ts'
 import { describeConfigMap, describeEndpoints, describeGeneric, describeNamespace, describeService } from './describe-core.ts'
 import { describeNode } from './describe-node.ts'

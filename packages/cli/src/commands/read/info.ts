@@ -1,7 +1,8 @@
-import { formatHostPort, VERSION } from '@shoal/agent'
+import { formatHostPort } from '@shoal/agent/places.ts'
+import { VERSION } from '@shoal/agent/version.ts'
 import { CliError, type Target } from '../../client.ts'
 import { connect, type ConnectionFlags } from '../../kube.ts'
-import { getJson, withQuery } from './api.ts'
+import { getJson, withQuery } from '../../api.ts'
 import { meta, nameOf, rec, recs, str, type Obj } from './obj.ts'
 import { toYaml } from './output.ts'
 

@@ -1,7 +1,7 @@
 import type { KindInfo } from '@shoal/core/api/index.ts'
 import { CliError, describeEndpoint, type Target } from '../../client.ts'
 import { connect, kindAndName, kindOf, resourcePath, type ConnectionFlags } from '../../kube.ts'
-import { getJson, openStream, withQuery } from './api.ts'
+import { getJson, openStream, withQuery } from '../../api.ts'
 import { meta, nameOf, rec, recs, selectorQuery, sortedEntries, str, type Obj } from './obj.ts'
 import { kindPrefix } from './resources.ts'
 

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import { CliError, describeEndpoint } from '../../client.ts'
 import { tableWriter } from '../../format.ts'
-import { getJson, openStream, statusError, TABLE_ACCEPT, withQuery } from './api.ts'
+import { getJson, openStream, ServerError, statusOf, TABLE_ACCEPT, withQuery } from '../../api.ts'
 import type { Scope } from './get.ts'
 import { meta, rec, recs, str, type Obj } from './obj.ts'
 import { qualifiedName, rowVersion, tableLayout, tableRows, toJson, toYaml, typed, type OutputFormat, type Table, type TableColumn, type TableRow } from './output.ts'
@@ -74,7 +74,10 @@ export async function runWatch (scope: Scope, request: Request, opts: WatchOptio
     const res = await openStream(scope.target, path, accept)
     try {
       for await (const e of watchEvents(res)) {
-        if (e.type === 'ERROR') throw statusError(500, e.object)
+        if (e.type === 'ERROR') {
+          const status = statusOf(500, JSON.stringify(e.object))
+          throw new ServerError(status.code ?? 500, status)
+        }
         const version = eventVersion(table, e.object)
         if (version !== '') resourceVersion = version
         if (e.type !== 'BOOKMARK') print(e.type, e.object)

@@ -4,7 +4,8 @@ import type { Target } from '../../client.ts'
 import { connect, resourcePath, withConnectionFlags, type ConnectionFlags } from '../../kube.ts'
 import { listFlag, validateFlag, type FieldValidation } from './flags.ts'
 import { checkValid, loadManifests, type Manifest } from './manifests.ts'
-import { failureLine, kubeRequest, objectRef, ReportedFailure, runReporting, ServerError } from './server.ts'
+import { failureLine, ReportedFailure, request, ServerError } from '../../api.ts'
+import { objectRef } from './refs.ts'
 import { isEmptyPatch, threeWayPatch } from './three-way.ts'
 
 /**
@@ -64,12 +65,12 @@ async function applyOne (target: Target, m: Manifest, namespace: string | undefi
   const modified = withLastApplied(m.object, namespace)
   let live: Rec | undefined
   try {
-    live = await kubeRequest<Rec>(target, 'GET', resourcePath(m.kind, namespace, m.name))
+    live = await request<Rec>(target, 'GET', resourcePath(m.kind, namespace, m.name))
   } catch (err) {
     if (!(err instanceof ServerError && err.code === 404)) throw err
   }
   if (live === undefined) {
-    await kubeRequest(target, 'POST', `${resourcePath(m.kind, namespace)}?fieldManager=kubectl-client-side-apply&fieldValidation=${validation}`, modified)
+    await request(target, 'POST', `${resourcePath(m.kind, namespace)}?fieldManager=kubectl-client-side-apply&fieldValidation=${validation}`, { body: modified })
     return 'created'
   }
   const original = lastAppliedOf(live)
@@ -78,7 +79,7 @@ async function applyOne (target: Target, m: Manifest, namespace: string | undefi
   }
   const patch = threeWayPatch(original, modified, live)
   if (isEmptyPatch(patch)) return 'unchanged'
-  await kubeRequest(target, 'PATCH', `${resourcePath(m.kind, namespace, m.name)}?fieldManager=kubectl-client-side-apply&fieldValidation=${validation}`, patch, 'application/strategic-merge-patch+json')
+  await request(target, 'PATCH', `${resourcePath(m.kind, namespace, m.name)}?fieldManager=kubectl-client-side-apply&fieldValidation=${validation}`, { body: patch, contentType: 'application/strategic-merge-patch+json' })
   return 'configured'
 }
 
@@ -115,10 +116,8 @@ export function registerApply (cli: CAC): void {
     .example('shoal apply -f manifests/ -n staging')
     .example('cat app.yaml | shoal apply -f -')
     .action(async (flags: ConnectionFlags & { filename?: unknown, validate?: unknown }) => {
-      await runReporting(async () => {
-        const paths = listFlag(flags.filename, '--filename')
-        const validation = validateFlag(flags.validate)
-        await applyManifests(connect(flags), paths, validation)
-      })
+      const paths = listFlag(flags.filename, '--filename')
+      const validation = validateFlag(flags.validate)
+      await applyManifests(connect(flags), paths, validation)
     })
 }

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { drainNode, drainOptions, drainPlan, nodeNames, setUnschedulable, type NodeIo, type PodView } from './cordon.ts'
-import { ServerError } from './server.ts'
+import { ServerError } from '../../api.ts'
 
 type Rec = Record<string, unknown>
 

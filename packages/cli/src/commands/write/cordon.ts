@@ -2,7 +2,7 @@ import type { CAC } from 'cac'
 import { CliError } from '../../client.ts'
 import { connect, withConnectionFlags, type ConnectionFlags } from '../../kube.ts'
 import { boolFlag, durationFlag, textFlag } from './flags.ts'
-import { kubeRequest, runReporting, ServerError } from './server.ts'
+import { request, ServerError } from '../../api.ts'
 
 /**
  * `shoal cordon|uncordon|drain NODE...`, as kubectl does them: cordon is a
@@ -245,7 +245,7 @@ export function drainOptions (flags: DrainFlags): DrainOptions {
 function realIo (flags: ConnectionFlags): NodeIo {
   const target = connect(flags)
   return {
-    request: async <T>(method: string, path: string, body?: unknown, contentType?: string) => await kubeRequest<T>(target, method, path, body, contentType),
+    request: async <T>(method: string, path: string, body?: unknown, contentType?: string) => await request<T>(target, method, path, { body, contentType }),
     out: line => { process.stdout.write(`${line}\n`) },
     err: line => { process.stderr.write(`${line}\n`) },
     sleep: async ms => { await new Promise(resolve => setTimeout(resolve, ms)) },
@@ -261,10 +261,8 @@ export function registerCordon (cli: CAC): void {
       .example(`shoal ${verb} node-2`)
       .example(`shoal ${verb} -l disk=hdd`)
       .action(async (names: string[], flags: NodeFlags) => {
-        await runReporting(async () => {
-          const io = realIo(flags)
-          for (const name of await nodeNames(io, verb, names, textFlag(flags.selector, '--selector'))) await setUnschedulable(io, name, desired)
-        })
+        const io = realIo(flags)
+        for (const name of await nodeNames(io, verb, names, textFlag(flags.selector, '--selector'))) await setUnschedulable(io, name, desired)
       })
   }
   withConnectionFlags(cli.command('drain [...nodes]', 'Cordon nodes, then delete their pods (controllers recreate them elsewhere) and wait until they are gone'), { namespaced: false })
@@ -279,10 +277,8 @@ export function registerCordon (cli: CAC): void {
     .example('shoal drain node-2 --force --grace-period 10 --timeout 2m')
     .example('shoal uncordon node-2        # when it is back')
     .action(async (names: string[], flags: DrainFlags) => {
-      await runReporting(async () => {
-        const options = drainOptions(flags)
-        const io = realIo(flags)
-        for (const name of await nodeNames(io, 'drain', names, textFlag(flags.selector, '--selector'))) await drainNode(io, name, options)
-      })
+      const options = drainOptions(flags)
+      const io = realIo(flags)
+      for (const name of await nodeNames(io, 'drain', names, textFlag(flags.selector, '--selector'))) await drainNode(io, name, options)
     })
 }

@@ -5,7 +5,8 @@ import { connect, kindOf, resourcePath, withConnectionFlags, type ConnectionFlag
 import { namespaceFor } from './apply.ts'
 import { countFlag, listFlag, portFlag, validateFlag, type FieldValidation } from './flags.ts'
 import { checkValid, loadManifests } from './manifests.ts'
-import { failureLine, kubeRequest, objectRef, ReportedFailure, runReporting, ServerError } from './server.ts'
+import { failureLine, ReportedFailure, request, ServerError } from '../../api.ts'
+import { objectRef } from './refs.ts'
 
 /**
  * `shoal create deployment|namespace NAME` builds the object kubectl's
@@ -54,7 +55,7 @@ export function deploymentFor (name: string, images: readonly string[], replicas
 async function createGenerated (target: Target, k: KindInfo, namespace: string | undefined, obj: Rec, wrapRefusal: boolean): Promise<void> {
   const name = String((obj.metadata as Rec).name)
   try {
-    await kubeRequest(target, 'POST', `${resourcePath(k, namespace)}?fieldManager=kubectl-create&fieldValidation=Strict`, obj)
+    await request(target, 'POST', `${resourcePath(k, namespace)}?fieldManager=kubectl-create&fieldValidation=Strict`, { body: obj })
   } catch (err) {
     if (wrapRefusal && err instanceof ServerError) throw new CliError(`failed to create ${k.singular}: ${err.message}`)
     throw err
@@ -70,7 +71,7 @@ async function createFromFiles (target: Target, paths: readonly string[], valida
   for (const { m, namespace } of placed) {
     const body = namespace !== undefined ? { ...m.object, metadata: { ...(m.object.metadata as Rec), namespace } } : m.object
     try {
-      await kubeRequest(target, 'POST', `${resourcePath(m.kind, namespace)}?fieldManager=kubectl-create&fieldValidation=${validation}`, body)
+      await request(target, 'POST', `${resourcePath(m.kind, namespace)}?fieldManager=kubectl-create&fieldValidation=${validation}`, { body })
       process.stdout.write(`${objectRef(m.kind, m.name)} created\n`)
     } catch (err) {
       if (!(err instanceof ServerError)) throw err
@@ -128,6 +129,6 @@ export function registerCreate (cli: CAC): void {
     .example('shoal create namespace staging')
     .example('shoal create -f app.yaml')
     .action(async (args: string[], flags: CreateFlags) => {
-      await runReporting(async () => { await create(args, flags) })
+      await create(args, flags)
     })
 }

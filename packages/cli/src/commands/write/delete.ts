@@ -5,7 +5,8 @@ import { connect, kindOf, resourcePath, withConnectionFlags, type ConnectionFlag
 import { namespaceFor } from './apply.ts'
 import { boolFlag, listFlag, textFlag } from './flags.ts'
 import { loadManifests } from './manifests.ts'
-import { failureLine, kubeRequest, quotedRef, ReportedFailure, runReporting, ServerError } from './server.ts'
+import { failureLine, ReportedFailure, request, ServerError } from '../../api.ts'
+import { quotedRef } from './refs.ts'
 
 /**
  * `shoal delete KIND NAME... | KIND/NAME... | KIND -l SELECTOR | KIND --all |
@@ -57,7 +58,7 @@ export function namedTargets (args: readonly string[]): Array<{ kind: KindInfo, 
 
 async function listNames (target: Target, k: KindInfo, namespace: string | undefined, selector: string | undefined): Promise<string[]> {
   const query = selector !== undefined ? `?labelSelector=${encodeURIComponent(selector)}` : ''
-  const list = await kubeRequest<{ items: Array<{ metadata: { name: string } }> }>(target, 'GET', `${resourcePath(k, namespace)}${query}`)
+  const list = await request<{ items: Array<{ metadata: { name: string } }> }>(target, 'GET', `${resourcePath(k, namespace)}${query}`)
   return list.items.map(o => o.metadata.name)
 }
 
@@ -97,7 +98,7 @@ async function remove (args: readonly string[], flags: DeleteFlags): Promise<voi
   let failed = false
   for (const d of doomed) {
     try {
-      await kubeRequest(target, 'DELETE', resourcePath(d.kind, d.namespace, d.name), { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy })
+      await request(target, 'DELETE', resourcePath(d.kind, d.namespace, d.name), { body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy } })
       process.stdout.write(`${quotedRef(d.kind, d.name)} deleted\n`)
     } catch (err) {
       if (!(err instanceof ServerError)) throw err
@@ -122,6 +123,6 @@ export function registerDelete (cli: CAC): void {
     .example('shoal delete deployments,services -l app=web')
     .example('shoal delete -f app.yaml')
     .action(async (args: string[], flags: DeleteFlags) => {
-      await runReporting(async () => { await remove(args, flags) })
+      await remove(args, flags)
     })
 }

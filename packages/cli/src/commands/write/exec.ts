@@ -6,7 +6,7 @@ import { CliError, type Target } from '../../client.ts'
 import { UnreachableError, type Endpoint } from '../../http.ts'
 import { connect, kindOf, resourcePath, withConnectionFlags, type ConnectionFlags } from '../../kube.ts'
 import { boolFlag, textFlag } from './flags.ts'
-import { kubeRequest, runReporting, ServerError, statusOf } from './server.ts'
+import { refusal, request } from '../../api.ts'
 
 /**
  * `shoal exec POD [-c CONTAINER] [-i] -- COMMAND [ARGS...]`: run a command in
@@ -151,7 +151,7 @@ async function exec (args: readonly string[], flags: ExecFlags): Promise<void> {
     name = podArg.slice(slash + 1)
   }
   const target: Target = connect(flags)
-  const pod = await kubeRequest<PodView>(target, 'GET', resourcePath(infoForKind('Pod')!, target.namespace, name))
+  const pod = await request<PodView>(target, 'GET', resourcePath(infoForKind('Pod')!, target.namespace, name))
   const phase = pod.status?.phase
   if (phase === 'Succeeded' || phase === 'Failed') throw new CliError(`cannot exec into a container in a completed pod; current phase is ${phase}`)
   const c = containerOf(pod, name, container)
@@ -161,8 +161,7 @@ async function exec (args: readonly string[], flags: ExecFlags): Promise<void> {
       let text = ''
       res.setEncoding('utf8')
       for await (const chunk of res) text += chunk as string
-      if (res.statusCode === 401) throw new CliError('the server refused the request: Unauthorized (the token is missing or not this cluster\'s)')
-      throw new ServerError(res.statusCode ?? 0, statusOf(res.statusCode ?? 0, text))
+      throw refusal(target.endpoint, res.statusCode ?? 0, text)
     }
     const code = await relayFrames(res, process.stdout, process.stderr)
     if (code !== 0) process.stderr.write(`command terminated with exit code ${code}\n`)
@@ -187,6 +186,6 @@ export function registerExec (cli: CAC): void {
     .example('shoal exec web-7c9d-x2b4q -c sidecar -- cat /etc/hostname')
     .example('echo hello | shoal exec -i web-7c9d-x2b4q -- cat')
     .action(async (args: string[], flags: ExecFlags) => {
-      await runReporting(async () => { await exec(args, flags) })
+      await exec(args, flags)
     })
 }

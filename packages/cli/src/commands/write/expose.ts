@@ -3,7 +3,8 @@ import { infoForKind, type KindInfo } from '@shoal/core/api/index.ts'
 import { CliError } from '../../client.ts'
 import { connect, kindAndName, resourcePath, withConnectionFlags, type ConnectionFlags } from '../../kube.ts'
 import { portFlag, targetPortFlag, textFlag } from './flags.ts'
-import { kubeRequest, objectRef, runReporting } from './server.ts'
+import { request } from '../../api.ts'
+import { objectRef } from './refs.ts'
 
 /**
  * `shoal expose deployment NAME --port=P`: a Service selecting the pods of a
@@ -94,7 +95,7 @@ async function expose (first: string | undefined, second: string | undefined, fl
   const { kind, name: objectName } = kindAndName(first, second)
   if (!['Deployment', 'ReplicaSet', 'Pod', 'Service'].includes(kind.kind)) throw new CliError(`cannot expose a ${kind.kind}`)
   const target = connect(flags)
-  const obj = await kubeRequest<Rec>(target, 'GET', resourcePath(kind, target.namespace, objectName))
+  const obj = await request<Rec>(target, 'GET', resourcePath(kind, target.namespace, objectName))
   const service = serviceFor(kind, obj, {
     ...(name !== undefined ? { name } : {}),
     ...(type !== undefined ? { type } : {}),
@@ -103,7 +104,7 @@ async function expose (first: string | undefined, second: string | undefined, fl
     ...(protocol !== undefined ? { protocol } : {})
   })
   const svc = infoForKind('Service')!
-  await kubeRequest(target, 'POST', `${resourcePath(svc, target.namespace)}?fieldManager=kubectl-expose`, service)
+  await request(target, 'POST', `${resourcePath(svc, target.namespace)}?fieldManager=kubectl-expose`, { body: service })
   process.stdout.write(`${objectRef(svc, String((service.metadata as Rec).name))} exposed\n`)
 }
 
@@ -118,6 +119,6 @@ export function registerExpose (cli: CAC): void {
     .example('shoal expose deployment web --type=LoadBalancer --port=8080 --target-port=80')
     .example('shoal expose deploy/web --port=80 --name=web-internal')
     .action(async (first: string | undefined, second: string | undefined, flags: ExposeFlags) => {
-      await runReporting(async () => { await expose(first, second, flags) })
+      await expose(first, second, flags)
     })
 }

@@ -3,7 +3,8 @@ import { infoForKind, type KindInfo } from '@shoal/core/api/index.ts'
 import { isJsonEqual } from '@shoal/core/store/merge-patch.ts'
 import { CliError, type Target } from '../../client.ts'
 import { resourcePath } from '../../kube.ts'
-import { kubeRequest, objectRef } from './server.ts'
+import { request } from '../../api.ts'
+import { objectRef } from './refs.ts'
 
 /**
  * `rollout history` and `rollout undo`: a Deployment's revisions are the
@@ -94,11 +95,11 @@ export function rollbackPatch (deployment: Rec, rs: ReplicaSetView): unknown[] |
 
 /** The Deployment and the ReplicaSets that may be its revisions (those its selector matches). */
 async function deploymentAndReplicaSets (target: Target, k: KindInfo, name: string): Promise<{ deployment: Rec, replicaSets: ReplicaSetView[] }> {
-  const deployment = await kubeRequest<Rec>(target, 'GET', resourcePath(k, target.namespace, name))
+  const deployment = await request<Rec>(target, 'GET', resourcePath(k, target.namespace, name))
   const matchLabels = (deployment as DeploymentView).spec?.selector?.matchLabels ?? {}
   const selector = Object.entries(matchLabels).map(([key, v]) => `${key}=${v}`).join(',')
   const rsKind = infoForKind('ReplicaSet')!
-  const list = await kubeRequest<{ items: ReplicaSetView[] }>(target, 'GET', `${resourcePath(rsKind, target.namespace)}${selector !== '' ? `?labelSelector=${encodeURIComponent(selector)}` : ''}`)
+  const list = await request<{ items: ReplicaSetView[] }>(target, 'GET', `${resourcePath(rsKind, target.namespace)}${selector !== '' ? `?labelSelector=${encodeURIComponent(selector)}` : ''}`)
   return { deployment, replicaSets: list.items }
 }
 
@@ -124,6 +125,6 @@ export async function rolloutUndo (target: Target, k: KindInfo, name: string, to
     process.stdout.write(`${objectRef(k, name)} skipped rollback (current template already matches revision ${revision})\n`)
     return
   }
-  await kubeRequest(target, 'PATCH', resourcePath(k, target.namespace, name), patch, 'application/json-patch+json')
+  await request(target, 'PATCH', resourcePath(k, target.namespace, name), { body: patch, contentType: 'application/json-patch+json' })
   process.stdout.write(`${objectRef(k, name)} rolled back\n`)
 }

@@ -1,7 +1,7 @@
 import type { KindInfo } from '@shoal/core/api/index.ts'
 import { CliError, type Target } from '../../client.ts'
 import { resourcePath } from '../../kube.ts'
-import { kubeRequest } from './server.ts'
+import { request } from '../../api.ts'
 import { watchObject } from './watch.ts'
 
 /**
@@ -71,7 +71,7 @@ export interface StatusOptions {
  */
 export async function rolloutStatus (target: Target, k: KindInfo, name: string, opts: StatusOptions): Promise<void> {
   const namespace = target.namespace
-  const current = await kubeRequest<Rec>(target, 'GET', resourcePath(k, namespace, name))
+  const current = await request<Rec>(target, 'GET', resourcePath(k, namespace, name))
   const first = deploymentRolloutState(current, opts.revision)
   if (first.done || !opts.watch) {
     process.stdout.write(`${first.message}\n`)

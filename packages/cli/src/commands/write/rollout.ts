@@ -4,7 +4,7 @@ import { connect, kindAndName, withConnectionFlags, type ConnectionFlags } from 
 import { boolFlag, countFlag, durationFlag } from './flags.ts'
 import { rolloutHistory, rolloutUndo } from './rollout-history.ts'
 import { rolloutStatus } from './rollout-status.ts'
-import { runReporting } from './server.ts'
+
 
 /** `shoal rollout status|history|undo deployment/NAME`. */
 
@@ -47,6 +47,6 @@ export function registerRollout (cli: CAC): void {
     .example('shoal rollout history deployment/web')
     .example('shoal rollout undo deployment/web --to-revision=2')
     .action(async (action: string | undefined, args: string[], flags: RolloutFlags) => {
-      await runReporting(async () => { await rollout(action, args, flags) })
+      await rollout(action, args, flags)
     })
 }

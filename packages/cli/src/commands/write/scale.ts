@@ -2,7 +2,8 @@ import type { CAC } from 'cac'
 import { CliError } from '../../client.ts'
 import { connect, kindAndName, resourcePath, withConnectionFlags, type ConnectionFlags } from '../../kube.ts'
 import { countFlag } from './flags.ts'
-import { kubeRequest, objectRef, runReporting } from './server.ts'
+import { request } from '../../api.ts'
+import { objectRef } from './refs.ts'
 
 /**
  * `shoal scale deployment NAME --replicas=N`: a merge patch of the `scale`
@@ -21,7 +22,7 @@ async function scale (first: string | undefined, second: string | undefined, fla
   const { kind, name } = kindAndName(first, second)
   if (kind.kind !== 'Deployment' && kind.kind !== 'ReplicaSet') throw new CliError(`cannot scale ${kind.resource}: only deployments and replicasets have a scale subresource`)
   const target = connect(flags)
-  await kubeRequest(target, 'PATCH', resourcePath(kind, target.namespace, name, 'scale'), { spec: { replicas } }, 'application/merge-patch+json')
+  await request(target, 'PATCH', resourcePath(kind, target.namespace, name, 'scale'), { body: { spec: { replicas } }, contentType: 'application/merge-patch+json' })
   process.stdout.write(`${objectRef(kind, name)} scaled\n`)
 }
 
@@ -32,6 +33,6 @@ export function registerScale (cli: CAC): void {
     .example('shoal scale deployment web --replicas=3')
     .example('shoal scale deploy/web --replicas=0')
     .action(async (first: string | undefined, second: string | undefined, flags: ScaleFlags) => {
-      await runReporting(async () => { await scale(first, second, flags) })
+      await scale(first, second, flags)
     })
 }

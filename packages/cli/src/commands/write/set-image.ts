@@ -2,7 +2,8 @@ import type { CAC } from 'cac'
 import type { KindInfo } from '@shoal/core/api/index.ts'
 import { CliError } from '../../client.ts'
 import { connect, kindAndName, resourcePath, withConnectionFlags, type ConnectionFlags } from '../../kube.ts'
-import { kubeRequest, objectRef, runReporting } from './server.ts'
+import { request } from '../../api.ts'
+import { objectRef } from './refs.ts'
 
 /**
  * `shoal set image deployment/NAME CONTAINER=IMAGE...`: a strategic merge
@@ -71,11 +72,11 @@ async function setImage (args: readonly string[], flags: ConnectionFlags): Promi
   if (!['Deployment', 'ReplicaSet', 'Pod'].includes(kind.kind)) throw new CliError(`cannot set images of a ${kind.kind}: it has no pod template`)
   const target = connect(flags)
   const path = resourcePath(kind, target.namespace, name)
-  const obj = await kubeRequest<Rec>(target, 'GET', path)
+  const obj = await request<Rec>(target, 'GET', path)
   const patch = imagePatch(kind, obj, images)
   // Nothing to change: kubectl sends nothing and prints nothing.
   if (patch === undefined) return
-  await kubeRequest(target, 'PATCH', `${path}?fieldManager=kubectl-set`, patch, 'application/strategic-merge-patch+json')
+  await request(target, 'PATCH', `${path}?fieldManager=kubectl-set`, { body: patch, contentType: 'application/strategic-merge-patch+json' })
   process.stdout.write(`${objectRef(kind, name)} image updated\n`)
 }
 
@@ -86,6 +87,6 @@ export function registerSet (cli: CAC): void {
     .example('shoal set image deployment web nginx=nginx:1.27 sidecar=busybox:1.36')
     .example('shoal set image deploy/web \'*=nginx:1.27\'')
     .action(async (args: string[], flags: ConnectionFlags) => {
-      await runReporting(async () => { await setImage(args, flags) })
+      await setImage(args, flags)
     })
 }

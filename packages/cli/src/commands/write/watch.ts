@@ -2,7 +2,7 @@ import type { KindInfo } from '@shoal/core/api/index.ts'
 import { CliError, type Target } from '../../client.ts'
 import { open } from '../../http.ts'
 import { resourcePath } from '../../kube.ts'
-import { ServerError, statusOf } from './server.ts'
+import { ServerError, statusOf } from '../../api.ts'
 
 /**
  * Watch one object: the API's newline-delimited events

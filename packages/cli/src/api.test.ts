@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { CliError } from '../../client.ts'
-import { failureLine, ServerError, statusOf, warningTexts } from './server.ts'
+import { CliError } from './client.ts'
+import { failureLine, ServerError, statusOf, warningTexts } from './api.ts'
 
 describe('failureLine', () => {
   it('prints a Status as kubectl does: Error from server (Reason): message', () => {
