@@ -14,7 +14,8 @@ const benches: Record<string, () => Promise<string | string[]>> = {
   control: async () => await (await import('./control.bench.ts')).controlBench(),
   services: async () => await (await import('./services.bench.ts')).servicesBench(),
   network: async () => await (await import('./network.bench.ts')).networkBench(),
-  images: async () => await (await import('./images.bench.ts')).imagesBench()
+  images: async () => await (await import('./images.bench.ts')).imagesBench(),
+  cli: async () => await (await import('./cli.bench.ts')).cliBench()
 }
 
 const wanted = process.argv.slice(2)
