@@ -2,10 +2,11 @@ import { hostname, networkInterfaces } from 'node:os'
 import { isIP } from 'node:net'
 import { NETWORK_BACKENDS, type NetworkBackend } from './network/node-network.ts'
 import { InvalidConfigError, checkNodeName, resolveMembersConfig, type MembersConfig } from '@shoal/core'
-import { POD_CIDR_DEFAULTS, checkPodCIDRSettings } from '@shoal/core/store/pod-cidrs.ts'
+import { checkPodCIDRSettings } from '@shoal/core/store/pod-cidrs.ts'
 import { formatCIDR, networkOf, overlaps, parseCIDR, parseIPv4 } from '@shoal/core/network/cidr.ts'
 import { SERVICE_CIDR } from '@shoal/core/store/service-addresses.ts'
-import { DEFAULT_API_PORT, DEFAULT_MESH_PORT, defaultDataDir, parseHostPort } from './places.ts'
+import { DEFAULT_MESH_PORT, defaultDataDir, parseHostPort } from './places.ts'
+import { AGENT_DEFAULTS } from './options.ts'
 
 export { DEFAULT_API_PORT, DEFAULT_MESH_PORT, defaultDataDir, formatHostPort, parseHostPort, userKubeconfigPath } from './places.ts'
 
@@ -180,7 +181,7 @@ function checkPort (what: string, port: number, problems: string[]): void {
 /** Resolve defaults and check everything once; every problem is reported together. */
 export function resolveAgentConfig (init: AgentInit = {}, host: HostInfo = REAL_HOST): AgentConfig {
   const problems: string[] = []
-  const bind = init.bind ?? '0.0.0.0'
+  const bind = init.bind ?? AGENT_DEFAULTS.bind
   if (isIP(bind) === 0) problems.push(`--bind must be an IP address, got ${JSON.stringify(bind)}`)
   const advertise = init.advertise ?? defaultAdvertise(bind)
   if (isIP(advertise) === 0) problems.push(`--advertise must be an IP address, got ${JSON.stringify(advertise)}`)
@@ -188,8 +189,8 @@ export function resolveAgentConfig (init: AgentInit = {}, host: HostInfo = REAL_
   const name = init.name ?? hostname().toLowerCase()
   const nameProblem = checkNodeName(name)
   if (nameProblem !== undefined) problems.push(`--name: ${nameProblem}`)
-  const port = init.port ?? DEFAULT_MESH_PORT
-  const apiPort = init.apiPort ?? DEFAULT_API_PORT
+  const port = init.port ?? AGENT_DEFAULTS.port
+  const apiPort = init.apiPort ?? AGENT_DEFAULTS.apiPort
   checkPort('--port', port, problems)
   checkPort('--api-port', apiPort, problems)
   if (port === apiPort) problems.push('--port and --api-port must differ')
@@ -208,36 +209,36 @@ export function resolveAgentConfig (init: AgentInit = {}, host: HostInfo = REAL_
     if (err instanceof InvalidConfigError) problems.push(...err.problems)
     else throw err
   }
-  const voters = init.voters ?? 3
+  const voters = init.voters ?? AGENT_DEFAULTS.voters
   if (!Number.isInteger(voters) || voters < 1 || voters > 7 || voters % 2 === 0) problems.push(`--voters must be 1, 3, 5 or 7, got ${String(voters)}`)
-  const clusterCIDR = init.clusterCIDR ?? POD_CIDR_DEFAULTS.clusterCIDR
-  const nodeCIDRMaskSize = init.nodeCIDRMaskSize ?? POD_CIDR_DEFAULTS.nodeCIDRMaskSize
+  const clusterCIDR = init.clusterCIDR ?? AGENT_DEFAULTS.clusterCIDR
+  const nodeCIDRMaskSize = init.nodeCIDRMaskSize ?? AGENT_DEFAULTS.nodeCIDRMaskSize
   checkPodNetwork(clusterCIDR, nodeCIDRMaskSize, init.join !== undefined, host, problems)
-  const raftTickMs = init.raftTickMs ?? 50
+  const raftTickMs = init.raftTickMs ?? AGENT_DEFAULTS.raftTickMs
   if (!Number.isInteger(raftTickMs) || raftTickMs < 5 || raftTickMs > 1000) problems.push(`--raft-tick-ms must be 5-1000, got ${String(raftTickMs)}`)
-  const voterGraceMs = init.voterGraceMs ?? 2000
+  const voterGraceMs = init.voterGraceMs ?? AGENT_DEFAULTS.voterGraceMs
   if (!Number.isInteger(voterGraceMs) || voterGraceMs < 0) problems.push(`--voter-grace-ms must be a non-negative number of ms, got ${String(voterGraceMs)}`)
-  const backoffInitialMs = init.backoffInitialMs ?? 10_000
-  const backoffMaxMs = init.backoffMaxMs ?? 300_000
+  const backoffInitialMs = init.backoffInitialMs ?? AGENT_DEFAULTS.backoffInitialMs
+  const backoffMaxMs = init.backoffMaxMs ?? AGENT_DEFAULTS.backoffMaxMs
   if (!Number.isInteger(backoffInitialMs) || backoffInitialMs < 1) problems.push(`--backoff-initial-ms must be a positive number of ms, got ${String(backoffInitialMs)}`)
   if (!Number.isInteger(backoffMaxMs) || backoffMaxMs < backoffInitialMs) problems.push(`--backoff-max-ms must be a number of ms no less than --backoff-initial-ms, got ${String(backoffMaxMs)}`)
-  const podEvictionTimeoutMs = init.podEvictionTimeoutMs ?? 3000
+  const podEvictionTimeoutMs = init.podEvictionTimeoutMs ?? AGENT_DEFAULTS.podEvictionTimeoutMs
   if (!Number.isInteger(podEvictionTimeoutMs) || podEvictionTimeoutMs < 0) problems.push(`--pod-eviction-timeout-ms must be a non-negative number of ms, got ${String(podEvictionTimeoutMs)}`)
-  const joinRetryMs = init.joinRetryMs ?? 0
+  const joinRetryMs = init.joinRetryMs ?? AGENT_DEFAULTS.joinRetryMs
   if (!Number.isInteger(joinRetryMs) || joinRetryMs < 0) problems.push(`--join-retry-ms must be a non-negative number of ms, got ${String(joinRetryMs)}`)
-  const controllers = parseControllers(typeof init.controllers === 'string' ? init.controllers : init.controllers?.join(',') ?? '*', problems)
+  const controllers = parseControllers(typeof init.controllers === 'string' ? init.controllers : init.controllers?.join(',') ?? AGENT_DEFAULTS.controllers, problems)
   // The advertised address given again is no separate address: the engine runs beside the agent.
   const publishAddress = init.publishAddress === '' || init.publishAddress === advertise ? undefined : init.publishAddress
   if (publishAddress !== undefined && (isIP(publishAddress) === 0 || publishAddress === '0.0.0.0' || publishAddress === '::')) problems.push(`--publish-address must be an IP address others can reach, got ${JSON.stringify(publishAddress)}`)
-  const podNetworkGiven = init.podNetwork ?? 'auto'
+  const podNetworkGiven = init.podNetwork ?? AGENT_DEFAULTS.podNetwork
   let podNetwork: PodNetworkMode = 'docker'
   if (podNetworkGiven === 'auto') podNetwork = publishAddress === undefined && process.getuid?.() === 0 ? 'shoal' : 'docker'
   else if ((POD_NETWORK_MODES as readonly string[]).includes(podNetworkGiven)) podNetwork = podNetworkGiven
   else problems.push(`--pod-network must be auto, shoal or docker, got ${JSON.stringify(podNetworkGiven)}`)
   if (podNetworkGiven === 'shoal' && publishAddress !== undefined) problems.push('--pod-network=shoal needs the Docker engine beside the agent: drop --publish-address, or use --pod-network=docker')
-  const networkBackend = init.networkBackend ?? 'auto'
+  const networkBackend = init.networkBackend ?? AGENT_DEFAULTS.networkBackend
   if (!(NETWORK_BACKENDS as readonly string[]).includes(networkBackend)) problems.push(`--network-backend must be ${NETWORK_BACKENDS.join(', ')}, got ${JSON.stringify(networkBackend)}`)
-  const dockerSocket = init.dockerSocket ?? '/var/run/docker.sock'
+  const dockerSocket = init.dockerSocket ?? AGENT_DEFAULTS.dockerSocket
   if (dockerSocket === '') problems.push('--docker-socket must be a path')
   if (problems.length > 0 || members === undefined) throw new InvalidConfigError(problems)
   return Object.freeze({ dataDir: init.dataDir ?? defaultDataDir(), name, bind, advertise, port, apiPort, join: init.join, token: init.token, joinRetryMs, members, voters, clusterCIDR, nodeCIDRMaskSize, raftTickMs, voterGraceMs, backoffInitialMs, backoffMaxMs, dockerSocket, ...(publishAddress !== undefined ? { publishAddress } : {}), podNetwork, networkBackend, podEvictionTimeoutMs, controllers })
