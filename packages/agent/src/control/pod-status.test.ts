@@ -6,7 +6,8 @@ import { createMesh, type Mesh } from '../mesh/mesh.ts'
 import { newCluster } from '../cluster/token.ts'
 import { createSilentLogger } from '../log.ts'
 import { POD_STATUS_TOPIC, createStatusReporter, splitReports, type PodStatusMessage, type PodStatusReport, type StatusReporter } from '../kubelet/status-reporter.ts'
-import { createPodStatusSink, type PodStatusSink } from './pod-status.ts'
+import { createPodStatusSink, type PodStatusSink, type PodStatusSinkCounters } from './pod-status.ts'
+import { waitFor } from '@shoal/core/testing/wait.ts'
 
 /**
  * Pod status from kubelets to the leader over real gossipsub between three
@@ -54,16 +55,19 @@ class FakeStore {
   }
 }
 
-async function waitFor (what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 10))
-  }
+/**
+ * Wait until `sink` has taken `reports` more pod reports and dropped
+ * `dropped` more messages than at `from`, with no round running or pending:
+ * what would have been written of them has been by then.
+ */
+async function heard (sink: PodStatusSink, from: PodStatusSinkCounters, reports: number, dropped = 0): Promise<void> {
+  await waitFor(`${reports} more report(s) and ${dropped} dropped message(s), and no round pending`, () => {
+    const now = sink.counters()
+    // Thrown, the counters show in the timeout's message.
+    if (!(now.received >= from.received + reports && now.dropped >= from.dropped + dropped && now.idle)) throw new Error(`counters ${JSON.stringify(now)}, from ${JSON.stringify(from)}`)
+    return true
+  }, { intervalMs: 10 })
 }
-
-/** A few sink rounds: long enough for a report that would be written to be written. */
-const settle = async (): Promise<void> => { await new Promise(resolve => setTimeout(resolve, 300)) }
 
 const running = (ip: string): Record<string, unknown> => ({ phase: 'Running', podIP: ip, conditions: [{ type: 'Ready', status: 'True' }] })
 
@@ -120,9 +124,10 @@ describe('pod status over gossip', () => {
   })
 
   it('a report reaches the leader and is committed once, as a status-only write', async () => {
+    const leaderFrom = leaderSink.counters()
     r2.report([report(leaderStore, 'web', running('10.0.0.2'))])
     await waitFor('web Running', () => (leaderStore.status('web') as { phase?: string }).phase === 'Running')
-    await settle()
+    await heard(leaderSink, leaderFrom, 1)
     assert.deepEqual(leaderStore.status('web'), running('10.0.0.2'))
     assert.equal(leaderStore.writes, 1)
     assert.equal(leaderStore.written.length, 1)
@@ -130,7 +135,7 @@ describe('pod status over gossip', () => {
     assert.equal(cmd.op, 'update')
     assert.equal(cmd.op === 'update' && cmd.scope, 'status')
     assert.deepEqual(cmd.op === 'update' && cmd.precondition, { uid: 'uid-web' })
-    // The follower heard it too, but does not write.
+    // The follower never writes (it sits on the reporter's own mesh, to which gossip does not loop back).
     assert.equal(followerStore.writes, 0)
     // The spec is untouched.
     assert.equal((leaderStore.local.get('pods', 'default', 'web')?.spec as { nodeName: string }).nodeName, 'n2')
@@ -138,11 +143,12 @@ describe('pod status over gossip', () => {
 
   it('changes that come together are one Raft write; an unchanged report writes nothing', async () => {
     const before = leaderStore.writes
+    const from = leaderSink.counters()
     r2.report([report(leaderStore, 'web', running('10.0.0.2'))]) // unchanged
     r2.report([report(leaderStore, 'web2', running('10.0.0.3'))])
     r3.report([report(leaderStore, 'db', running('10.0.0.4'))])
     await waitFor('web2 and db Running', () => (leaderStore.status('web2') as { phase?: string }).phase === 'Running' && (leaderStore.status('db') as { phase?: string }).phase === 'Running')
-    await settle()
+    await heard(leaderSink, from, 3)
     const written = leaderStore.written.slice(-2).map(c => c.op === 'update' ? c.object.metadata.name : '')
     assert.deepEqual(written.sort(), ['db', 'web2'])
     assert.equal(leaderStore.written.length, 3)
@@ -151,17 +157,19 @@ describe('pod status over gossip', () => {
 
     // A full report of everything as it is: nothing to write.
     const writes = leaderStore.writes
+    const fullFrom = leaderSink.counters()
     await r2.reportFull([report(leaderStore, 'web', running('10.0.0.2')), report(leaderStore, 'web2', running('10.0.0.3'))])
-    await settle()
+    await heard(leaderSink, fullFrom, 2)
     assert.equal(leaderStore.writes, writes)
   })
 
   it('a report older than one already taken from the same node is ignored; a restarted node (newer epoch) is heard', async () => {
     // r2 has sent several messages of epoch EPOCH by now; seq 1 of that epoch is stale.
+    const from = leaderSink.counters()
     await publishRaw(1, { type: 'pod-status', node: 'n2', epoch: EPOCH, seq: 1, full: false, pods: [report(leaderStore, 'web', { phase: 'Pending' })] })
     r2.report([report(leaderStore, 'web2', running('10.0.0.33'))]) // a marker after it, from the same node
     await waitFor('marker', () => (leaderStore.status('web2') as { podIP?: string }).podIP === '10.0.0.33')
-    await settle()
+    await heard(leaderSink, from, 2)
     assert.deepEqual(leaderStore.status('web'), running('10.0.0.2'))
 
     // The node restarted: a later epoch starts its seq again from 1.
@@ -171,6 +179,7 @@ describe('pod status over gossip', () => {
 
   it('a report for a pod bound to another node, or signed by another peer, is ignored', async () => {
     const writes = leaderStore.writes
+    const from = leaderSink.counters()
     // n3 reports on web, which is bound to n2.
     r3.report([report(leaderStore, 'web', { phase: 'Failed' })])
     // mesh 3 pretends to be n2.
@@ -179,8 +188,7 @@ describe('pod status over gossip', () => {
     r2.report([{ namespace: 'default', name: 'web', uid: 'uid-old-web', status: { phase: 'Failed' } }])
     // A report for a pod that does not exist.
     r2.report([{ namespace: 'default', name: 'ghost', uid: 'uid-ghost', status: { phase: 'Running' } }])
-    await settle()
-    await settle()
+    await heard(leaderSink, from, 3, 1)
     assert.equal(leaderStore.writes, writes)
     assert.equal((leaderStore.status('web') as { phase?: string }).phase, 'Running')
   })

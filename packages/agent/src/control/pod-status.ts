@@ -38,6 +38,19 @@ export interface PodStatusSink {
   deliver: (msg: PodStatusMessage) => void
   start: () => void
   stop: () => Promise<void>
+  /** What it has done so far, for tests and metrics. */
+  counters: () => PodStatusSinkCounters
+}
+
+export interface PodStatusSinkCounters {
+  /** Pod reports taken in, from gossip or deliver (a reporter sends what comes together as one message). */
+  readonly received: number
+  /** Messages dropped unread: malformed, or not signed by the node they speak for. */
+  readonly dropped: number
+  /** Rounds finished. */
+  readonly rounds: number
+  /** No round runs and no report waits for one (on a follower: no round runs). */
+  readonly idle: boolean
 }
 
 /** What the sink remembers of a pod's last accepted report. */
@@ -68,6 +81,9 @@ export function createPodStatusSink (c: PodStatusSinkComponents): PodStatusSink 
   let timer: ReturnType<typeof setInterval> | undefined
   let round: Promise<void> | undefined
   let rounds = 0
+  let finished = 0
+  let received = 0
+  let dropped = 0
   let stopped = false
 
   const onMessage = (evt: CustomEvent<Message>): void => {
@@ -80,16 +96,19 @@ export function createPodStatusSink (c: PodStatusSinkComponents): PodStatusSink 
       parsed = undefined
     }
     if (parsed === undefined) {
+      dropped++
       log.warn('dropped a malformed pod status message')
       return
     }
     if (c.peerOf !== undefined) {
       const sender = msg.type === 'signed' ? msg.from.toString() : undefined
       if (sender === undefined || sender !== c.peerOf(parsed.node)) {
+        dropped++
         log.debug({ node: parsed.node, sender }, 'dropped a pod status message not signed by its node')
         return
       }
     }
+    received += parsed.pods.length
     receive(parsed.node, parsed.epoch, parsed.seq, parsed.pods)
   }
 
@@ -103,7 +122,10 @@ export function createPodStatusSink (c: PodStatusSinkComponents): PodStatusSink 
     if (round !== undefined || stopped) return
     round = flush()
       .catch((err: Error) => { log.warn({ err: err.message }, 'pod status round failed') })
-      .finally(() => { round = undefined })
+      .finally(() => {
+        round = undefined
+        finished++
+      })
   }
 
   const receive = (node: string, epoch: number, seq: number, pods: readonly PodStatusReport[]): void => {
@@ -189,8 +211,10 @@ export function createPodStatusSink (c: PodStatusSinkComponents): PodStatusSink 
 
   return {
     deliver (msg) {
+      received += msg.pods.length
       receive(msg.node, msg.epoch, msg.seq, msg.pods)
     },
+    counters: () => ({ received, dropped, rounds: finished, idle: round === undefined && (dirty.size === 0 || !c.leading()) }),
     start () {
       pubsub.addEventListener('message', onMessage)
       pubsub.subscribe(POD_STATUS_TOPIC)

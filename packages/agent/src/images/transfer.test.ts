@@ -16,6 +16,7 @@ import { newCluster } from '../cluster/token.ts'
 import { createSilentLogger } from '../log.ts'
 import { tarFiles } from '../kubelet/pause-image.ts'
 import { followProgress } from '../kubelet/docker-stream.ts'
+import { waitFor } from '@shoal/core/testing/wait.ts'
 import {
   dockerImageStore, fetchImage, loadArchive, serveImages, IMAGE_PROTOCOL, ImageTransferError,
   type ImageServer, type ImageStore, type ImageTransferKind, type Peer
@@ -70,14 +71,6 @@ async function listTar (archive: Buffer): Promise<Array<Pick<Header, 'name' | 't
   ex.end(archive)
   await done
   return out
-}
-
-async function waitFor (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 10))
-  }
 }
 
 /** The archive in 64 KiB chunks, as an engine's export stream would come. */

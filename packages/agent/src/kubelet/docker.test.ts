@@ -15,6 +15,7 @@ import { LABEL, milliCpuToShares, toSecond } from './docker-spec.ts'
 import { createDemuxer } from './docker-stream.ts'
 import { parseImageRef, withDefaultTag } from '@shoal/core/images/ref.ts'
 import { ensurePauseImage, pauseElf } from './pause-image.ts'
+import { waitFor } from '@shoal/core/testing/wait.ts'
 
 /**
  * Against the real Docker engine (test/images/build.sh makes shoal-test/busybox:1).
@@ -24,16 +25,6 @@ const BUSYBOX = 'shoal-test/busybox:1'
 const RUN = `${process.pid}-${Date.now().toString(36)}`
 const NODE = `docker-test-${RUN}`
 const docker = new Docker({ socketPath: '/var/run/docker.sock' })
-
-async function waitFor<T> (what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check()
-    if (value !== undefined && value !== false) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 25))
-  }
-}
 
 async function readAll (stream: Readable): Promise<string> {
   let text = ''

@@ -9,6 +9,7 @@ import { createSilentLogger } from '../log.ts'
 import { containerNotValid, type PodIO, type PodLogOptions } from './pod-io.ts'
 import { remotePodIO, servePodIO, type PodIOServer } from './remote.ts'
 import type { ExecSession } from './runtime.ts'
+import { waitFor } from '@shoal/core/testing/wait.ts'
 
 /**
  * Logs and exec across two real libp2p meshes on loopback: the far agent
@@ -92,14 +93,6 @@ async function readAll (r: Readable): Promise<string> {
   let s = ''
   for await (const chunk of r) s += (chunk as Buffer).toString()
   return s
-}
-
-async function waitFor (what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 10))
-  }
 }
 
 describe('pod logs and exec over libp2p', () => {

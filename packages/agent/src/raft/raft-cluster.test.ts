@@ -13,6 +13,7 @@ import { createSilentLogger } from '../log.ts'
 import { LevelRaftStorage } from './storage.ts'
 import { createRaftTransport } from './transport.ts'
 import { createRaftDriver, NotLeaderError, type RaftDriver } from './driver.ts'
+import { waitFor } from '@shoal/core/testing/wait.ts'
 
 /**
  * Raft over the real pieces: libp2p on loopback between three in-process
@@ -65,16 +66,6 @@ async function stopMember (m: Member): Promise<void> {
   await m.driver?.stop()
   await m.mesh?.stop()
   m.driver = undefined
-}
-
-async function waitFor<T> (what: string, check: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = check()
-    if (v !== undefined && v !== false) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 10))
-  }
 }
 
 const leaderOf = (): Member | undefined => members.find(m => m.driver !== undefined && m.driver.status().role === 'leader')

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { SimCluster } from './sim.ts'
+import { SimCluster } from '../testing/raft-sim.ts'
 import { RaftNode, bootstrapState } from './raft.ts'
 import { resolveRaftConfig } from './config.ts'
 import { seededRandom } from '../rand.ts'

@@ -1,9 +1,9 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { SimCluster } from './sim.ts'
-import { SimClients } from './sim-clients.ts'
-import { checkKvHistory } from '../lincheck/kv.ts'
-import type { KvInput, Operation } from '../lincheck/kv.ts'
+import { SimCluster } from '../testing/raft-sim.ts'
+import { SimClients } from '../testing/raft-sim-clients.ts'
+import { checkKvHistory } from '../testing/lincheck-kv.ts'
+import type { KvInput, Operation } from '../testing/lincheck-kv.ts'
 import { randomInt } from '../rand.ts'
 
 /**
@@ -13,7 +13,7 @@ import { randomInt } from '../rand.ts'
  * nodes crash and restart; the history they record must be linearizable.
  * sim.test.ts checks Raft's internal invariants; this checks the promise
  * made to clients, which also covers ReadIndex and how a client tells a
- * proposal that took effect from one that was dropped (sim-clients.ts).
+ * proposal that took effect from one that was dropped (testing/raft-sim-clients.ts).
  *
  * A failing seed reproduces with SIM_LIN_SEED=<n>; SIM_LIN_SEEDS raises the
  * number of seeds.

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { SimCluster, type KvCommand } from './sim.ts'
+import { SimCluster, type KvCommand } from '../testing/raft-sim.ts'
 import { randomInt } from '../rand.ts'
 
 /**

@@ -1,6 +1,6 @@
-import type { Entry, HardState, Message, NodeId, PersistedState, ReadState, Snapshot } from './types.ts'
-import { resolveRaftConfig, type RaftConfig } from './config.ts'
-import { RaftNode, bootstrapState, type ProposeResult } from './raft.ts'
+import type { Entry, HardState, Message, NodeId, PersistedState, ReadState, Snapshot } from '../raft/types.ts'
+import { resolveRaftConfig, type RaftConfig } from '../raft/config.ts'
+import { RaftNode, bootstrapState, type ProposeResult } from '../raft/raft.ts'
 import { seededRandom, randomInt } from '../rand.ts'
 
 /**

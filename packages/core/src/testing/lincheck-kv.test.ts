@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { checkKvHistory, DEFAULT_MAX_STEPS } from './kv.ts'
-import type { KvInput, KvOutput, Operation } from './kv.ts'
+import { checkKvHistory, DEFAULT_MAX_STEPS } from './lincheck-kv.ts'
+import type { KvInput, KvOutput, Operation } from './lincheck-kv.ts'
 import { InvalidConfigError } from '../errors.ts'
 import { seededRandom } from '../rand.ts'
 

@@ -1,7 +1,7 @@
-import type { NodeId } from './types.ts'
-import type { RaftNode } from './raft.ts'
-import type { KvCommand, SimCluster, SimNode } from './sim.ts'
-import type { KvInput, KvOutput, Operation } from '../lincheck/kv.ts'
+import type { NodeId } from '../raft/types.ts'
+import type { RaftNode } from '../raft/raft.ts'
+import type { KvCommand, SimCluster, SimNode } from './raft-sim.ts'
+import type { KvInput, KvOutput, Operation } from './lincheck-kv.ts'
 import { randomInt } from '../rand.ts'
 
 /**
