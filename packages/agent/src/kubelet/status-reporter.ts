@@ -1,5 +1,6 @@
 import type { MeshNode } from '../mesh/mesh.ts'
 import type { Logger } from '../log.ts'
+import { isRecord } from '@shoal/core/store/merge-patch.ts'
 
 /**
  * Pod status travels from each kubelet to the Raft leader over gossipsub, on
@@ -167,6 +168,3 @@ export function parsePodStatusMessage (raw: unknown): PodStatusMessage | undefin
   return raw as unknown as PodStatusMessage
 }
 
-function isRecord (v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
-}

@@ -10,6 +10,7 @@ import { ensureChain, removeChain } from './iptables.ts'
 import { overlayAddress, removeOverlay, syncOverlay, type Peer } from './vxlan.ts'
 import { coalescing } from '../serial.ts'
 import type { Logger } from '../log.ts'
+import { isRecord } from '@shoal/core/store/merge-patch.ts'
 
 /**
  * This node's half of the pod network, kept in line with the store:
@@ -124,18 +125,17 @@ export interface NodeNetwork {
 const RESYNC_MS = 10_000 // a route or rule removed by hand comes back within this
 
 type Rec = Record<string, unknown>
-const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v)
-const specOf = (o: KubeObject | undefined): Rec => isRec(o?.spec) ? o.spec : {}
+const specOf = (o: KubeObject | undefined): Rec => isRecord(o?.spec) ? o.spec : {}
 
 function internalIP (node: KubeObject): string | undefined {
-  const addresses = isRec(node.status) && Array.isArray(node.status.addresses) ? node.status.addresses as Rec[] : []
+  const addresses = isRecord(node.status) && Array.isArray(node.status.addresses) ? node.status.addresses as Rec[] : []
   const ip = addresses.find(a => a.type === 'InternalIP')?.address
   return typeof ip === 'string' && ip !== '' ? ip : undefined
 }
 
 /** Ready Unknown: the node's agent stopped posting (killed, powered off, partitioned away). */
 function notPosting (node: KubeObject): boolean {
-  const conditions = isRec(node.status) && Array.isArray(node.status.conditions) ? node.status.conditions as Rec[] : []
+  const conditions = isRecord(node.status) && Array.isArray(node.status.conditions) ? node.status.conditions as Rec[] : []
   return conditions.some(c => c.type === 'Ready' && c.status === 'Unknown')
 }
 

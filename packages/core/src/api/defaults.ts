@@ -1,4 +1,5 @@
 import { kindForResource } from './kinds.ts'
+import { isRecord } from '../store/merge-patch.ts'
 
 /**
  * Kubernetes defaulting for the kinds Shoal serves. The server fills these in
@@ -14,10 +15,6 @@ import { kindForResource } from './kinds.ts'
  */
 
 type Rec = Record<string, unknown>
-
-function isRecord (v: unknown): v is Rec {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
-}
 
 /**
  * A deep copy without JSON nulls. For a whole object (not a patch) a null means

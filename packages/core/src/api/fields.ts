@@ -1,4 +1,5 @@
 import { kindForResource } from './kinds.ts'
+import { isRecord } from '../store/merge-patch.ts'
 
 /**
  * The fields Kubernetes declares for the kinds Shoal serves, and what the API
@@ -158,10 +159,6 @@ const SCHEMAS: Readonly<Record<string, FieldSchema>> = {
 /** The known-field schema of a resource (a plural name), if Shoal has one. */
 export function schemaFor (resource: string): FieldSchema | undefined {
   return SCHEMAS[resource]
-}
-
-function isRecord (v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
 }
 
 function prune (schema: FieldSchema, value: unknown, path: string, unknown: string[]): unknown {

@@ -1,3 +1,4 @@
+import { isRecord } from '../store/merge-patch.ts'
 /**
  * The building blocks of validation: field errors worded as Kubernetes words
  * them (k8s.io/apimachinery/pkg/util/validation/field) and the string formats
@@ -20,10 +21,6 @@ export interface FieldError {
 
 export type Rec = Record<string, unknown>
 export type Out = FieldError[]
-
-export function isRecord (v: unknown): v is Rec {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
-}
 
 /** Renders a value the way Kubernetes does in messages: strings quoted, numbers bare, objects as JSON. */
 function show (v: unknown): string {
@@ -249,3 +246,5 @@ export function selects (sel: Rec, labels: Rec): boolean {
     }
   })
 }
+
+export { isRecord }

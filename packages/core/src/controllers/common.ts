@@ -1,4 +1,5 @@
 import type { CreateCommand, KubeObject, ObjectInput, OwnerReference, PatchCommand, UpdateCommand } from '../store/types.ts'
+import { isRecord } from '../store/merge-patch.ts'
 
 /**
  * What the workload controllers (replicaset, deployment, gc, node-lifecycle)
@@ -8,8 +9,6 @@ import type { CreateCommand, KubeObject, ObjectInput, OwnerReference, PatchComma
  */
 
 export type Rec = Record<string, unknown>
-
-export const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v)
 
 /** Milliseconds since the epoch of an RFC 3339 time; NaN when absent or malformed. */
 export const timeOf = (t: unknown): number => typeof t === 'string' ? Date.parse(t) : NaN
@@ -38,13 +37,13 @@ interface PodStatusView {
   readonly containerStatuses?: ReadonlyArray<{ readonly restartCount?: number }>
 }
 
-export const podStatusOf = (pod: KubeObject): PodStatusView => (isRec(pod.status) ? pod.status : {}) as PodStatusView
+export const podStatusOf = (pod: KubeObject): PodStatusView => (isRecord(pod.status) ? pod.status : {}) as PodStatusView
 
 /** Pending when the kubelet has not reported yet. */
 export const podPhase = (pod: KubeObject): string => podStatusOf(pod).phase ?? 'Pending'
 
 export const podNodeName = (pod: KubeObject): string => {
-  const n = isRec(pod.spec) ? pod.spec.nodeName : undefined
+  const n = isRecord(pod.spec) ? pod.spec.nodeName : undefined
   return typeof n === 'string' ? n : ''
 }
 
@@ -191,3 +190,5 @@ export function claimObjects (
   }
   return { owned, commands }
 }
+
+export { isRecord }

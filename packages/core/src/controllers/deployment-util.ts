@@ -1,6 +1,6 @@
 import type { KubeObject } from '../store/types.ts'
 import { isJsonEqual } from '../store/merge-patch.ts'
-import { intOf, isRec, timeOf, type Rec } from './common.ts'
+import { intOf, isRecord, timeOf, type Rec } from './common.ts'
 
 /**
  * The pieces of Kubernetes' `pkg/controller/deployment/util` the deployment
@@ -34,11 +34,11 @@ export interface DeploymentSpecView {
   readonly template?: Rec
 }
 
-export const deploymentSpecOf = (d: KubeObject): DeploymentSpecView => (isRec(d.spec) ? d.spec : {}) as DeploymentSpecView
-export const replicasOf = (o: KubeObject): number => intOf((isRec(o.spec) ? o.spec : {}).replicas, 1)
+export const deploymentSpecOf = (d: KubeObject): DeploymentSpecView => (isRecord(d.spec) ? d.spec : {}) as DeploymentSpecView
+export const replicasOf = (o: KubeObject): number => intOf((isRecord(o.spec) ? o.spec : {}).replicas, 1)
 
 interface RsStatusView { readonly replicas?: number, readonly readyReplicas?: number, readonly availableReplicas?: number, readonly observedGeneration?: number }
-export const rsStatusOf = (rs: KubeObject): RsStatusView => (isRec(rs.status) ? rs.status : {}) as RsStatusView
+export const rsStatusOf = (rs: KubeObject): RsStatusView => (isRecord(rs.status) ? rs.status : {}) as RsStatusView
 
 // ---------------------------------------------------------------- hash
 
@@ -48,7 +48,7 @@ const ALPHANUMS = 'bcdfghjklmnpqrstvwxz2456789'
 /** JSON with object keys sorted, so equal templates give equal text whatever their key order. */
 function canonicalJson (v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`
-  if (isRec(v)) return `{${Object.keys(v).sort().filter(k => v[k] !== undefined).map(k => `${JSON.stringify(k)}:${canonicalJson(v[k])}`).join(',')}}`
+  if (isRecord(v)) return `{${Object.keys(v).sort().filter(k => v[k] !== undefined).map(k => `${JSON.stringify(k)}:${canonicalJson(v[k])}`).join(',')}}`
   return JSON.stringify(v) ?? 'null'
 }
 
@@ -76,7 +76,7 @@ export function computeHash (template: unknown, collisionCount?: number): string
 
 /** A template without the pod-template-hash label. */
 function withoutHash (template: unknown): unknown {
-  if (!isRec(template) || !isRec(template.metadata) || !isRec(template.metadata.labels)) return template
+  if (!isRecord(template) || !isRecord(template.metadata) || !isRecord(template.metadata.labels)) return template
   const { [POD_TEMPLATE_HASH]: _hash, ...labels } = template.metadata.labels
   return { ...template, metadata: { ...template.metadata, labels } }
 }

@@ -1,7 +1,7 @@
 import type { CreateCommand, KubeObject, LabelSelectorSpec, ObjectCommand, ObjectInput } from '../store/types.ts'
 import { labelSelectorFromSpec, matchesLabels } from '../store/selectors.ts'
 import { isJsonEqual } from '../store/merge-patch.ts'
-import { claimObjects, controllerOf, controllerRef, eventCommand, intOf, isRec, namespaceOf, omitZero, podPhase, statusUpdate, timeOf, type Rec } from './common.ts'
+import { claimObjects, controllerOf, controllerRef, eventCommand, intOf, isRecord, namespaceOf, omitZero, podPhase, statusUpdate, timeOf, type Rec } from './common.ts'
 import {
   DESIRED_REPLICAS, MAX_REPLICAS, POD_TEMPLATE_HASH, REVISION, activeOnly, byCreation, byRevision, bySize, computeHash, deploymentSpecOf,
   desiredReplicasAnnotation, equalIgnoreHash, getCondition, isRollingUpdate, maxReplicasAnnotation, maxSurge, maxUnavailable,
@@ -117,7 +117,7 @@ class DeploymentSync {
     this.input = input
     this.namespaceRSs = namespaceRSs
     this.podsByOwner = podsByOwner
-    this.old = (isRec(d.status) ? d.status : {}) as StatusView
+    this.old = (isRecord(d.status) ? d.status : {}) as StatusView
     this.conditions = [...(this.old.conditions ?? [])]
     this.collisionCount = this.old.collisionCount
     this.revision = d.metadata.annotations?.[REVISION]
@@ -134,8 +134,8 @@ class DeploymentSync {
   run (): ObjectCommand[] {
     const spec = deploymentSpecOf(this.d)
     const selectorSpec = spec.selector
-    const parsed = isRec(selectorSpec) ? labelSelectorFromSpec(selectorSpec as LabelSelectorSpec) : undefined
-    if (parsed === undefined || !parsed.ok || parsed.value.length === 0 || !isRec(spec.template)) {
+    const parsed = isRecord(selectorSpec) ? labelSelectorFromSpec(selectorSpec as LabelSelectorSpec) : undefined
+    if (parsed === undefined || !parsed.ok || parsed.value.length === 0 || !isRecord(spec.template)) {
       // Kubernetes refuses to select everything: it only records that it saw the spec.
       const generation = this.d.metadata.generation ?? 0
       if ((this.old.observedGeneration ?? 0) < generation) this.commands.push(statusUpdate('deployments', this.d, { ...this.old, observedGeneration: generation }, this.now))

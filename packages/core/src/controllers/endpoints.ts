@@ -1,6 +1,6 @@
 import type { KubeObject, ObjectCommand, ObjectInput } from '../store/types.ts'
 import { isJsonEqual } from '../store/merge-patch.ts'
-import { isPodReady, isRec, namespaceOf, podNodeName, podPhase, statusUpdate, type Rec } from './common.ts'
+import { isPodReady, isRecord, namespaceOf, podNodeName, podPhase, statusUpdate, type Rec } from './common.ts'
 
 /**
  * Services' Endpoints and LoadBalancer status, as Kubernetes' endpoints
@@ -25,8 +25,8 @@ interface EndpointPort { name?: string, port: number, protocol: string }
 interface Address { ip: string, nodeName: string, targetRef: { kind: 'Pod', namespace: string, name: string, uid: string } }
 interface Subset { addresses?: Address[], notReadyAddresses?: Address[], ports: EndpointPort[] }
 
-const recs = (v: unknown): Rec[] => Array.isArray(v) ? v.filter(isRec) : []
-const specOf = (o: KubeObject): Rec => isRec(o.spec) ? o.spec : {}
+const recs = (v: unknown): Rec[] => Array.isArray(v) ? v.filter(isRecord) : []
+const specOf = (o: KubeObject): Rec => isRecord(o.spec) ? o.spec : {}
 
 function servicePorts (svc: KubeObject): ServicePort[] {
   return recs(specOf(svc).ports).flatMap(p => typeof p.port !== 'number'
@@ -42,7 +42,7 @@ function servicePorts (svc: KubeObject): ServicePort[] {
 /** The selector of a Service that has one (a selectorless Service's Endpoints are the user's). */
 function selectorOf (svc: KubeObject): Readonly<Record<string, string>> | undefined {
   const sel = specOf(svc).selector
-  if (!isRec(sel) || Object.keys(sel).length === 0) return undefined
+  if (!isRecord(sel) || Object.keys(sel).length === 0) return undefined
   return sel as Record<string, string>
 }
 
@@ -60,7 +60,7 @@ function podPortFor (pod: KubeObject, target: number | string, protocol: string)
   return typeof declared?.containerPort === 'number' ? declared.containerPort : undefined
 }
 
-const podIPOf = (pod: KubeObject): string => isRec(pod.status) && typeof pod.status.podIP === 'string' ? pod.status.podIP : ''
+const podIPOf = (pod: KubeObject): string => isRecord(pod.status) && typeof pod.status.podIP === 'string' ? pod.status.podIP : ''
 
 const byAddress = (a: Address, b: Address): number => a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : a.targetRef.name < b.targetRef.name ? -1 : a.targetRef.name > b.targetRef.name ? 1 : 0
 
@@ -156,13 +156,13 @@ export interface ServiceStatusInput {
 
 /** The node's InternalIP (the address its agent advertises, where its proxy listens). */
 function nodeAddress (node: KubeObject): string | undefined {
-  const status = isRec(node.status) ? node.status : {}
+  const status = isRecord(node.status) ? node.status : {}
   const ip = recs(status.addresses).find(a => a.type === 'InternalIP')?.address
   return typeof ip === 'string' && ip !== '' ? ip : undefined
 }
 
 const nodeReady = (node: KubeObject): boolean =>
-  recs(isRec(node.status) ? node.status.conditions : []).some(c => c.type === 'Ready' && c.status === 'True')
+  recs(isRecord(node.status) ? node.status.conditions : []).some(c => c.type === 'Ready' && c.status === 'True')
 
 /** The condition Shoal puts on a Service: whether every Ready node's proxy listens for it. */
 export const LISTENING = 'ProxyListening'
@@ -182,12 +182,12 @@ export function reconcileServiceStatus (input: ServiceStatusInput): ObjectComman
     const name = `${namespaceOf(svc)}/${svc.metadata.name}`
     const failed = input.failures.filter(f => f.service === name).sort((a, b) => a.node < b.node ? -1 : a.node > b.node ? 1 : 0)
     const failedNodes = new Set(failed.map(f => f.node))
-    const status: Rec = isRec(svc.status) ? { ...svc.status } : {}
+    const status: Rec = isRecord(svc.status) ? { ...svc.status } : {}
     const before = structuredClone(status)
     if (spec.type === 'LoadBalancer') {
       const ips = [...new Set(ready.filter(n => !failedNodes.has(n.metadata.name)).map(nodeAddress).filter((ip): ip is string => ip !== undefined))].sort()
       status.loadBalancer = ips.length > 0 ? { ingress: ips.map(ip => ({ ip, ipMode: 'Proxy' })) } : {}
-    } else if (isRec(status.loadBalancer) && status.loadBalancer.ingress !== undefined) {
+    } else if (isRecord(status.loadBalancer) && status.loadBalancer.ingress !== undefined) {
       status.loadBalancer = {}
     }
     const old = recs(status.conditions).find(c => c.type === LISTENING)

@@ -1,6 +1,6 @@
 import type { KubeObject, ObjectCommand } from '../store/types.ts'
 import { isJsonEqual } from '../store/merge-patch.ts'
-import { eventCommand, isRec, namespaceOf, podNodeName, podStatusOf, timeOf, type PodConditionView } from './common.ts'
+import { eventCommand, isRecord, namespaceOf, podNodeName, podStatusOf, timeOf, type PodConditionView } from './common.ts'
 
 /**
  * Node lifecycle, after Kubernetes' node lifecycle controller with taint
@@ -58,12 +58,12 @@ interface Taint { readonly key: string, readonly value?: string, readonly effect
 interface Toleration { readonly key?: string, readonly operator?: string, readonly value?: string, readonly effect?: string, readonly tolerationSeconds?: number }
 
 function readyOf (node: KubeObject): PodConditionView | undefined {
-  const conditions = (isRec(node.status) ? node.status.conditions : undefined) as PodConditionView[] | undefined
+  const conditions = (isRecord(node.status) ? node.status.conditions : undefined) as PodConditionView[] | undefined
   return Array.isArray(conditions) ? conditions.find(c => c.type === 'Ready') : undefined
 }
 
 function taintsOf (node: KubeObject): Taint[] {
-  const t = isRec(node.spec) ? node.spec.taints : undefined
+  const t = isRecord(node.spec) ? node.spec.taints : undefined
   return Array.isArray(t) ? t as Taint[] : []
 }
 
@@ -73,7 +73,7 @@ function taintsOf (node: KubeObject): Taint[] {
  * one matches without a limit, undefined when none matches.
  */
 export function toleratedSeconds (pod: KubeObject, key: string): number | undefined {
-  const list = isRec(pod.spec) && Array.isArray(pod.spec.tolerations) ? pod.spec.tolerations as Toleration[] : []
+  const list = isRecord(pod.spec) && Array.isArray(pod.spec.tolerations) ? pod.spec.tolerations as Toleration[] : []
   const matching = list.filter(t => {
     const keyMatches = t.operator === 'Exists' ? (t.key === undefined || t.key === '' || t.key === key) : (t.key === key && (t.value ?? '') === '')
     return keyMatches && (t.effect === undefined || t.effect === '' || t.effect === 'NoExecute')

@@ -2,7 +2,7 @@ import type { KubeObject, LabelSelector, LabelSelectorSpec, ObjectCommand, Objec
 import { labelSelectorFromSpec, matchesLabels } from '../store/selectors.ts'
 import { isJsonEqual } from '../store/merge-patch.ts'
 import {
-  claimObjects, controllerOf, controllerRef, eventCommand, intOf, isPodActive, isPodAvailable, isPodReady, isRec, maxRestarts,
+  claimObjects, controllerOf, controllerRef, eventCommand, intOf, isPodActive, isPodAvailable, isPodReady, isRecord, maxRestarts,
   namespaceOf, omitZero, podNodeName, podPhase, podReadyCondition, statusUpdate, timeOf, type Rec
 } from './common.ts'
 
@@ -67,12 +67,12 @@ interface ReplicaSetSpecView {
   readonly template?: { readonly metadata?: { readonly labels?: Record<string, string>, readonly annotations?: Record<string, string> }, readonly spec?: unknown }
 }
 
-const specOf = (rs: KubeObject): ReplicaSetSpecView => (isRec(rs.spec) ? rs.spec : {}) as ReplicaSetSpecView
+const specOf = (rs: KubeObject): ReplicaSetSpecView => (isRecord(rs.spec) ? rs.spec : {}) as ReplicaSetSpecView
 
 /** The ReplicaSet's selector; undefined when it is missing, invalid or empty (Kubernetes refuses to select everything). */
 export function selectorOf (o: KubeObject): LabelSelector | undefined {
   const spec = specOf(o).selector
-  if (!isRec(spec)) return undefined
+  if (!isRecord(spec)) return undefined
   const parsed = labelSelectorFromSpec(spec)
   return parsed.ok && parsed.value.length > 0 ? parsed.value : undefined
 }
@@ -217,7 +217,7 @@ export function replicaSetStatus (rs: KubeObject, active: readonly KubeObject[],
   const templateLabels = spec.template?.metadata?.labels ?? {}
   const minReadySeconds = intOf(spec.minReadySeconds, 0)
   const fullyLabeled = active.filter(p => Object.entries(templateLabels).every(([k, v]) => p.metadata.labels?.[k] === v)).length
-  const previous = isRec(rs.status) ? rs.status : {}
+  const previous = isRecord(rs.status) ? rs.status : {}
   return omitZero({
     replicas: active.length,
     fullyLabeledReplicas: fullyLabeled,

@@ -6,7 +6,7 @@ import { reconcileDeployments } from './deployment.ts'
 import { reconcileReplicaSets } from './replicaset.ts'
 import { collectGarbage, GC_KINDS } from './gc.ts'
 import { reconcileNodeLifecycle } from './node-lifecycle.ts'
-import { isRec, podNodeName } from './common.ts'
+import { isRecord, podNodeName } from './common.ts'
 
 /**
  * A cluster in one process for the controllers' tests: a real ObjectStore,
@@ -151,7 +151,7 @@ export class TestCluster {
     const readyNodes = new Set(this.list('nodes').filter(n => ((n.status as { conditions?: Array<{ type: string, status: string }> } | undefined)?.conditions ?? []).some(c => c.type === 'Ready' && c.status === 'True')).map(n => n.metadata.name))
     for (const pod of this.list('pods')) {
       if (!readyNodes.has(podNodeName(pod))) continue
-      const status = isRec(pod.status) ? pod.status : {}
+      const status = isRecord(pod.status) ? pod.status : {}
       const wasReady = ((status.conditions ?? []) as Array<{ type: string, status: string }>).some(c => c.type === 'Ready' && c.status === 'True')
       const isReady = wasReady || ready(pod)
       if (status.phase === 'Running' && wasReady === isReady) continue

@@ -1,4 +1,5 @@
 import type { GossipMessage, MemberInfo } from './types.ts'
+import { isRecord } from '../store/merge-patch.ts'
 
 /** Result of validating untrusted input: the value, or the first problem found, naming the field. */
 export type Parsed<T> = { ok: true, value: T } | { ok: false, error: string }
@@ -11,10 +12,6 @@ export function checkNodeName (name: string): string | undefined {
     return `node name ${JSON.stringify(name)} is invalid: use lower-case letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253 characters`
   }
   return undefined
-}
-
-function isRecord (v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
 }
 
 function isCount (v: unknown): v is number {

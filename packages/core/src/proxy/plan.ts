@@ -1,4 +1,5 @@
 import type { KubeObject } from '../store/types.ts'
+import { isRecord } from '../store/merge-patch.ts'
 
 /**
  * The service proxy's decisions, pure: where a node listens for which
@@ -45,8 +46,7 @@ export interface ListenerProblem {
 }
 
 type Rec = Record<string, unknown>
-const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v)
-const recs = (v: unknown): Rec[] => Array.isArray(v) ? v.filter(isRec) : []
+const recs = (v: unknown): Rec[] => Array.isArray(v) ? v.filter(isRecord) : []
 const str = (v: unknown): string => typeof v === 'string' ? v : ''
 const keyOfService = (s: KubeObject): string => `${s.metadata.namespace ?? 'default'}/${s.metadata.name}`
 
@@ -55,7 +55,7 @@ export const DEFAULT_AFFINITY_SECONDS = 10_800
 
 function affinityOf (spec: Rec): number | undefined {
   if (spec.sessionAffinity !== 'ClientIP') return undefined
-  const cfg = isRec(spec.sessionAffinityConfig) && isRec(spec.sessionAffinityConfig.clientIP) ? spec.sessionAffinityConfig.clientIP : {}
+  const cfg = isRecord(spec.sessionAffinityConfig) && isRecord(spec.sessionAffinityConfig.clientIP) ? spec.sessionAffinityConfig.clientIP : {}
   return typeof cfg.timeoutSeconds === 'number' && cfg.timeoutSeconds > 0 ? cfg.timeoutSeconds : DEFAULT_AFFINITY_SECONDS
 }
 
@@ -74,7 +74,7 @@ export function listenersFor (services: readonly KubeObject[], nodeAddress: stri
   const listeners = new Map<string, Listener>()
   const problems: ListenerProblem[] = []
   for (const svc of [...services].sort(byAge)) {
-    const spec = isRec(svc.spec) ? svc.spec : {}
+    const spec = isRecord(svc.spec) ? svc.spec : {}
     const service = keyOfService(svc)
     const type = typeof spec.type === 'string' ? spec.type : 'ClusterIP'
     if (type === 'ExternalName') continue
@@ -122,7 +122,7 @@ export function backendsFor (endpoints: KubeObject | undefined, portName: string
     if (typeof port?.port !== 'number') continue
     for (const a of recs(subset.addresses)) {
       if (typeof a.ip !== 'string') continue
-      const ref = isRec(a.targetRef) ? a.targetRef : {}
+      const ref = isRecord(a.targetRef) ? a.targetRef : {}
       out.push({ ip: a.ip, port: port.port, namespace: str(ref.namespace) || str(endpoints?.metadata.namespace), pod: str(ref.name), node: str(a.nodeName) })
     }
   }
@@ -142,7 +142,7 @@ export function backendsFor (endpoints: KubeObject | undefined, portName: string
  */
 export function publishedTarget (backend: Backend, pod: KubeObject | undefined, onPodNetwork: (ip: string) => boolean): { ip: string, port: number } | undefined {
   if (onPodNetwork(backend.ip)) return undefined
-  const status = isRec(pod?.status) ? pod.status : {}
+  const status = isRecord(pod?.status) ? pod.status : {}
   const published = recs(status.hostPorts).find(h => h.containerPort === backend.port && (h.protocol ?? 'TCP') === 'TCP')
   return typeof published?.hostIP === 'string' && published.hostIP !== '' && typeof published.hostPort === 'number' ? { ip: published.hostIP, port: published.hostPort } : undefined
 }

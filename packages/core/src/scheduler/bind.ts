@@ -1,6 +1,6 @@
 import type { BatchCommand, BatchResult, CreateCommand, Failure, KubeObject, ObjectCommand, PatchCommand } from '../store/types.ts'
 import { SCHEDULER_NAME } from './schedule.ts'
-import { eventCommand } from '../controllers/common.ts'
+import { eventCommand, namespaceOf } from '../controllers/common.ts'
 import type { SchedulerResult, Unschedulable } from './types.ts'
 
 /**
@@ -35,10 +35,6 @@ export interface BindingPlan {
   readonly nodeName: string
   /** The binding patch, then its Scheduled Event. */
   readonly commands: readonly [PatchCommand, CreateCommand]
-}
-
-function namespaceOf (pod: KubeObject): string {
-  return pod.metadata.namespace ?? 'default'
 }
 
 /** The pod's PodScheduled condition, if it has one. */

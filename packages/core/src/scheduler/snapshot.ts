@@ -3,6 +3,7 @@ import { podRequests } from '../kubelet/admit.ts'
 import { bytesOf, containerRequests, cpuMilli } from '../kubelet/spec.ts'
 import { parseQuantity } from '../api/validate-format.ts'
 import type { HostPort, Resources, Taint, Toleration } from './types.ts'
+import { isRecord } from '../store/merge-patch.ts'
 
 /**
  * The scheduler's view of the cluster for one round: each pod read once into
@@ -62,8 +63,7 @@ export interface NodeInfo {
 }
 
 type Rec = Record<string, unknown>
-const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v)
-const strings = (v: unknown): Record<string, string> => isRec(v) ? Object.fromEntries(Object.entries(v).filter(([, x]) => typeof x === 'string')) as Record<string, string> : {}
+const strings = (v: unknown): Record<string, string> => isRecord(v) ? Object.fromEntries(Object.entries(v).filter(([, x]) => typeof x === 'string')) as Record<string, string> : {}
 
 export function podKey (pod: KubeObject): string {
   return `${pod.metadata.namespace ?? 'default'}/${pod.metadata.name}`
@@ -83,7 +83,7 @@ export function hostPortsOf (pod: KubeObject): HostPort[] {
   const spec = (pod.spec ?? {}) as { containers?: unknown, initContainers?: unknown }
   const containers = [
     ...(Array.isArray(spec.containers) ? spec.containers : []),
-    ...(Array.isArray(spec.initContainers) ? spec.initContainers.filter(c => isRec(c) && c.restartPolicy === 'Always') : [])
+    ...(Array.isArray(spec.initContainers) ? spec.initContainers.filter(c => isRecord(c) && c.restartPolicy === 'Always') : [])
   ] as Rec[]
   const out: HostPort[] = []
   for (const c of containers) {
@@ -106,15 +106,15 @@ export function nonZeroRequests (pod: KubeObject): Resources {
 
 export function podInfoOf (pod: KubeObject): PodInfo {
   const spec = (pod.spec ?? {}) as Rec
-  const affinity = isRec(spec.affinity) && isRec(spec.affinity.nodeAffinity) ? spec.affinity.nodeAffinity : undefined
-  const required = affinity !== undefined && isRec(affinity.requiredDuringSchedulingIgnoredDuringExecution) ? affinity.requiredDuringSchedulingIgnoredDuringExecution : undefined
+  const affinity = isRecord(spec.affinity) && isRecord(spec.affinity.nodeAffinity) ? spec.affinity.nodeAffinity : undefined
+  const required = affinity !== undefined && isRecord(affinity.requiredDuringSchedulingIgnoredDuringExecution) ? affinity.requiredDuringSchedulingIgnoredDuringExecution : undefined
   return {
     pod,
     key: podKey(pod),
     requests: podRequests(pod),
     nonZero: nonZeroRequests(pod),
     hostPorts: hostPortsOf(pod),
-    tolerations: Array.isArray(spec.tolerations) ? (spec.tolerations as unknown[]).filter(isRec) as Toleration[] : [],
+    tolerations: Array.isArray(spec.tolerations) ? (spec.tolerations as unknown[]).filter(isRecord) as Toleration[] : [],
     nodeSelector: strings(spec.nodeSelector),
     requiredTerms: required !== undefined ? (Array.isArray(required.nodeSelectorTerms) ? required.nodeSelectorTerms as NodeSelectorTerm[] : []) : undefined,
     spreadKey: spreadKeyOf(pod)
@@ -125,7 +125,7 @@ export function podInfoOf (pod: KubeObject): PodInfo {
 function readyStatus (node: KubeObject): string | undefined {
   const conditions = (node.status as { conditions?: unknown } | undefined)?.conditions
   if (!Array.isArray(conditions)) return undefined
-  const ready = (conditions as unknown[]).find(c => isRec(c) && c.type === 'Ready') as Rec | undefined
+  const ready = (conditions as unknown[]).find(c => isRecord(c) && c.type === 'Ready') as Rec | undefined
   return typeof ready?.status === 'string' ? ready.status : undefined
 }
 
@@ -141,13 +141,13 @@ export function conditionTaints (node: KubeObject): Taint[] {
 }
 
 function quantity (list: unknown, name: string): number | undefined {
-  return isRec(list) ? parseQuantity(list[name]) : undefined
+  return isRecord(list) ? parseQuantity(list[name]) : undefined
 }
 
 /** Allocatable (else capacity) cpu, memory and pods; a resource the node does not list is 0, as in Kubernetes. */
 export function allocatableOf (node: KubeObject): Resources & { pods: number } {
   const status = (node.status ?? {}) as Rec
-  const list = isRec(status.allocatable) ? status.allocatable : status.capacity
+  const list = isRecord(status.allocatable) ? status.allocatable : status.capacity
   return {
     cpuMilli: cpuMilli((list as Rec | undefined)?.cpu) ?? 0,
     memoryBytes: Math.floor(bytesOf((list as Rec | undefined)?.memory) ?? 0),
@@ -158,7 +158,7 @@ export function allocatableOf (node: KubeObject): Resources & { pods: number } {
 export function nodeInfoOf (node: KubeObject): NodeInfo {
   const spec = (node.spec ?? {}) as Rec
   const own = (Array.isArray(spec.taints) ? spec.taints as unknown[] : [])
-    .filter((t): t is Taint => isRec(t) && typeof t.key === 'string' && (t.effect === 'NoSchedule' || t.effect === 'NoExecute'))
+    .filter((t): t is Taint => isRecord(t) && typeof t.key === 'string' && (t.effect === 'NoSchedule' || t.effect === 'NoExecute'))
   const implied = conditionTaints(node).filter(t => !own.some(o => o.key === t.key && o.effect === t.effect))
   return {
     name: node.metadata.name,

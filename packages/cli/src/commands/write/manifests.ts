@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { parseAllDocuments } from 'yaml'
 import { defaultObject, formatFieldError, infoForKind, validateObject, type KindInfo } from '@shoal/core/api/index.ts'
 import { CliError } from '../../client.ts'
+import { isRecord } from '@shoal/core/store/merge-patch.ts'
 
 /**
  * Manifests for `apply -f`, `create -f` and `delete -f`: YAML (several
@@ -36,10 +37,6 @@ export interface ManifestText {
 }
 
 const MANIFEST_EXTENSIONS = ['.yaml', '.yml', '.json']
-
-function isRecord (v: unknown): v is Rec {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
-}
 
 function problem (source: string, where: string, message: string): CliError {
   return new CliError(`${source}: ${where}: ${message}`)
