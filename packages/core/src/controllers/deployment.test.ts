@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { TestCluster } from './test-cluster.ts'
+import { TestCluster } from '../testing/controller-cluster.ts'
 import { reconcileDeployments } from './deployment.ts'
 import { reconcileReplicaSets } from './replicaset.ts'
 import type { KubeObject, ObjectInput } from '../store/types.ts'

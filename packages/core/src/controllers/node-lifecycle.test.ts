@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { reconcileNodeLifecycle, toleratedSeconds } from './node-lifecycle.ts'
-import { TestCluster } from './test-cluster.ts'
+import { TestCluster } from '../testing/controller-cluster.ts'
 import type { KubeObject } from '../store/types.ts'
 import { isPodReady } from './common.ts'
 

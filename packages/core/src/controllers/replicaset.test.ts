@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { podsToDelete, reconcileReplicaSets } from './replicaset.ts'
-import { TestCluster } from './test-cluster.ts'
+import { TestCluster } from '../testing/controller-cluster.ts'
 import type { KubeObject, ObjectInput } from '../store/types.ts'
 
 type Rec = Record<string, any>

@@ -2,11 +2,11 @@ import type { KubeObject, ObjectCommand, ObjectInput, Result } from '../store/ty
 import { ObjectStore } from '../store/store.ts'
 import { applyMergePatch } from '../store/merge-patch.ts'
 import { defaultObject } from '../api/defaults.ts'
-import { reconcileDeployments } from './deployment.ts'
-import { reconcileReplicaSets } from './replicaset.ts'
-import { collectGarbage, GC_KINDS } from './gc.ts'
-import { reconcileNodeLifecycle } from './node-lifecycle.ts'
-import { isRecord, podNodeName } from './common.ts'
+import { reconcileDeployments } from '../controllers/deployment.ts'
+import { reconcileReplicaSets } from '../controllers/replicaset.ts'
+import { collectGarbage, GC_KINDS } from '../controllers/gc.ts'
+import { reconcileNodeLifecycle } from '../controllers/node-lifecycle.ts'
+import { isRecord, podNodeName } from '../controllers/common.ts'
 
 /**
  * A cluster in one process for the controllers' tests: a real ObjectStore,
