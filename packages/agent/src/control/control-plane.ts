@@ -6,12 +6,14 @@ import { reconcileNodeLifecycle } from '@shoal/core/controllers/node-lifecycle.t
 import { collectGarbage, GC_KINDS } from '@shoal/core/controllers/gc.ts'
 import { reconcileDeployments } from '@shoal/core/controllers/deployment.ts'
 import { reconcileReplicaSets } from '@shoal/core/controllers/replicaset.ts'
-import { reconcileEndpoints, reconcileServiceStatus, type ProxyFailure } from '@shoal/core/controllers/endpoints.ts'
+import { reconcileServiceStatus, type ProxyFailure } from '@shoal/core/controllers/endpoints.ts'
 import { batchOf, bindingBatches, bindingCommands, schedule, splitBatchResult, unschedulableCommands, type BindingPlan, type EventIds } from '@shoal/core/scheduler/index.ts'
 import type { ReplicatedStore } from '../store/replicated-store.ts'
 import type { Logger } from '../log.ts'
 import { VERSION } from '../version.ts'
 import { coalescing } from '../serial.ts'
+import { createEndpointsController } from './endpoints-controller.ts'
+import type { KeyedControllerCounters } from './keyed.ts'
 
 export interface ControlPlaneComponents {
   readonly store: ReplicatedStore
@@ -28,6 +30,8 @@ export interface ControlPlaneComponents {
 export interface ControlPlane {
   start: () => void
   stop: () => Promise<void>
+  /** The counters of the controllers that run on work queues, by name. */
+  counters: () => Record<string, KeyedControllerCounters>
 }
 
 /** How often the leader reconciles when nothing prompts it, ms: membership changes show in the store within this. */
@@ -52,6 +56,10 @@ const eventName = (object: string): string => `${object}.${randomBytes(8).toStri
  * once when the store changes. Rounds never overlap, and each waits for its
  * writes to be applied here, so the next round sees them: nothing is
  * decided twice from a stale view.
+ *
+ * The endpoint controller has moved off the rounds onto a work queue of
+ * Service keys (endpoints-controller.ts, keyed.ts): a change reconciles only
+ * the Services it concerns. The others are to follow it.
  */
 export function createControlPlane (c: ControlPlaneComponents): ControlPlane {
   let timer: ReturnType<typeof setInterval> | undefined
@@ -63,6 +71,10 @@ export function createControlPlane (c: ControlPlaneComponents): ControlPlane {
   const ids: EventIds = { eventName: pod => `${pod.metadata.name}.${randomBytes(8).toString('hex')}`, uid: () => randomUUID() }
 
   const on = (name: string): boolean => c.controllers === undefined || c.controllers.includes(name)
+  /** The controllers on work queues: they act while this agent leads and has caught up. */
+  const endpoints = on('endpoint')
+    ? createEndpointsController({ store: () => c.store.local, write: async cmd => await c.store.write(cmd) as Result, active: () => caughtUp && c.leading(), now: rfc3339, log: c.log })
+    : undefined
 
   const list = (resource: string): readonly KubeObject[] => {
     const r = c.store.local.list(resource, {})
@@ -109,11 +121,11 @@ export function createControlPlane (c: ControlPlaneComponents): ControlPlane {
    * One round, each controller reading what the ones before it wrote: Nodes
    * from membership; pods of nodes gone NotReady evicted; orphans collected;
    * Deployments → ReplicaSets → Pods; then the scheduler binds what is
-   * pending; last, Services' Endpoints and status follow the pods and
-   * nodes. A new leader first waits until its replica has everything the
-   * old one committed, so it never acts on a view older than its
-   * predecessor's last round (that is what keeps a pod from being created
-   * twice for one slot).
+   * pending; last, Services' status follows the nodes. A new leader first
+   * waits until its replica has everything the old one committed, so it
+   * never acts on a view older than its predecessor's last round (that is
+   * what keeps a pod from being created twice for one slot); only then do
+   * the work-queue controllers start, with every key.
    */
   const reconcile = async (): Promise<void> => {
     if (!c.leading()) {
@@ -123,7 +135,9 @@ export function createControlPlane (c: ControlPlaneComponents): ControlPlane {
     if (!caughtUp) {
       await c.store.barrier()
       caughtUp = true
+      endpoints?.resync()
     }
+    endpoints?.follow()
     const now = rfc3339()
     if (on('nodes')) await nodes(now)
     if (on('nodelifecycle')) {
@@ -139,7 +153,6 @@ export function createControlPlane (c: ControlPlaneComponents): ControlPlane {
     if (on('deployment')) await writeEach('deployments', reconcileDeployments({ deployments: list('deployments'), replicaSets: list('replicasets'), pods: list('pods'), now, eventName }))
     if (on('replicaset')) await writeEach('replicasets', reconcileReplicaSets({ replicaSets: list('replicasets'), pods: list('pods'), now, podNameSuffix: suffix, eventName }))
     if (on('scheduler')) await scheduler(now)
-    if (on('endpoint')) await writeEach('endpoints', reconcileEndpoints({ services: list('services'), pods: list('pods'), endpoints: list('endpoints'), now }))
     if (on('service')) await writeEach('services', reconcileServiceStatus({ services: list('services'), nodes: list('nodes'), failures: proxyFailures(), now }))
   }
 
@@ -167,6 +180,7 @@ export function createControlPlane (c: ControlPlaneComponents): ControlPlane {
         if (w.ok) watches.push(w.stop)
       }
       timer = setInterval(run, RECONCILE_MS)
+      endpoints?.start()
     },
     async stop () {
       stopped = true
@@ -174,6 +188,8 @@ export function createControlPlane (c: ControlPlaneComponents): ControlPlane {
       clearTimeout(kick)
       for (const stop of watches) stop()
       await rounds.idle()
-    }
+      await endpoints?.stop()
+    },
+    counters: () => endpoints !== undefined ? { [endpoints.name]: endpoints.counters() } : {}
   }
 }

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import type { KubeObject, ObjectCommand } from '../store/types.ts'
-import { endpointSubsets, LISTENING, MANAGED_BY, MANAGER, reconcileEndpoints, reconcileServiceStatus } from './endpoints.ts'
+import { endpointSubsets, LISTENING, MANAGED_BY, MANAGER, reconcileEndpoints, reconcileServiceStatus, serviceKeysForPod } from './endpoints.ts'
 
 const NOW = '2026-01-01T00:00:00Z'
 type Rec = Record<string, any>
@@ -142,5 +142,17 @@ describe('service status', () => {
     const [healed] = reconcileServiceStatus({ services: [svc('web', { type: 'LoadBalancer' }, status)], nodes, failures: [], now: '2026-01-01T00:01:00Z' })
     assert.equal(objectOf(healed!).status.conditions[0].status, 'True')
     assert.equal(objectOf(healed!).status.conditions[0].lastTransitionTime, '2026-01-01T00:01:00Z')
+  })
+})
+
+describe('serviceKeysForPod', () => {
+  it('the Services that select the pod as it is, and those whose Endpoints list it', () => {
+    const web = svc('web')
+    const other = svc('other', { selector: { app: 'other' } })
+    const selectorless = svc('manual', { selector: undefined })
+    const listing = { apiVersion: 'v1', kind: 'Endpoints', metadata: meta('other'), subsets: [{ notReadyAddresses: [{ ip: '10.244.1.5', targetRef: ref('p') }], ports: [] }] } as unknown as KubeObject
+    assert.deepEqual(serviceKeysForPod(pod('p'), [web, other, selectorless], []), ['default/web'])
+    assert.deepEqual(serviceKeysForPod(pod('p', { labels: { app: 'none' } }), [web, other, selectorless], [listing]).sort(), ['default/other'])
+    assert.deepEqual(serviceKeysForPod(pod('q', { labels: { app: 'none' } }), [web, other], [listing]), [])
   })
 })

@@ -96,6 +96,28 @@ export function endpointSubsets (svc: KubeObject, pods: readonly KubeObject[]): 
   }))
 }
 
+/** `namespace/name`: the key of a Service and of its Endpoints. */
+export const endpointsKey = (o: KubeObject): string => `${namespaceOf(o)}/${o.metadata.name}`
+
+/**
+ * The Services a change to `pod` concerns (the endpoints controller's pod
+ * handler): those of its namespace that select it as it is now, and those
+ * whose Endpoints list it (it was selected before, or is gone). `services`
+ * and `endpoints` are those of the pod's namespace.
+ */
+export function serviceKeysForPod (pod: KubeObject, services: readonly KubeObject[], endpoints: readonly KubeObject[]): string[] {
+  const keys = new Set<string>()
+  for (const svc of services) {
+    const sel = selectorOf(svc)
+    if (sel !== undefined && selects(sel, pod)) keys.add(endpointsKey(svc))
+  }
+  const listed = (a: unknown): boolean => isRecord(a) && isRecord(a.targetRef) && a.targetRef.name === pod.metadata.name
+  for (const e of endpoints) {
+    if (recs(e.subsets).some(s => recs(s.addresses).some(listed) || recs(s.notReadyAddresses).some(listed))) keys.add(endpointsKey(e))
+  }
+  return [...keys]
+}
+
 export interface EndpointsInput {
   readonly services: readonly KubeObject[]
   readonly pods: readonly KubeObject[]
