@@ -1,11 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto'
-import type { BatchResult, KubeObject, Member, ObjectCommand, Result } from '@shoal/core'
+import type { BatchResult, KubeObject, Member, ObjectCommand, ObjectStore, Result } from '@shoal/core'
 import { reconcileNodes } from '@shoal/core/controllers/nodes.ts'
 import { CLUSTER_CONFIG } from '@shoal/core/store/pod-cidrs.ts'
 import { reconcileNodeLifecycle } from '@shoal/core/controllers/node-lifecycle.ts'
 import { collectGarbage, GC_KINDS } from '@shoal/core/controllers/gc.ts'
 import { reconcileDeployments } from '@shoal/core/controllers/deployment.ts'
-import { reconcileReplicaSets } from '@shoal/core/controllers/replicaset.ts'
 import { reconcileServiceStatus, type ProxyFailure } from '@shoal/core/controllers/endpoints.ts'
 import { batchOf, bindingBatches, bindingCommands, schedule, splitBatchResult, unschedulableCommands, type BindingPlan, type EventIds } from '@shoal/core/scheduler/index.ts'
 import type { ReplicatedStore } from '../store/replicated-store.ts'
@@ -13,6 +12,7 @@ import type { Logger } from '../log.ts'
 import { VERSION } from '../version.ts'
 import { coalescing } from '../serial.ts'
 import { createEndpointsController } from './endpoints-controller.ts'
+import { createReplicaSetController } from './replicaset-controller.ts'
 import type { KeyedControllerCounters } from './keyed.ts'
 
 export interface ControlPlaneComponents {
@@ -57,9 +57,10 @@ const eventName = (object: string): string => `${object}.${randomBytes(8).toStri
  * writes to be applied here, so the next round sees them: nothing is
  * decided twice from a stale view.
  *
- * The endpoint controller has moved off the rounds onto a work queue of
- * Service keys (endpoints-controller.ts, keyed.ts): a change reconciles only
- * the Services it concerns. The others are to follow it.
+ * The replicaset and endpoint controllers have moved off the rounds onto
+ * work queues of keys (replicaset-controller.ts, endpoints-controller.ts,
+ * keyed.ts): a change reconciles only the objects it concerns. The others
+ * are to follow them.
  */
 export function createControlPlane (c: ControlPlaneComponents): ControlPlane {
   let timer: ReturnType<typeof setInterval> | undefined
@@ -72,9 +73,13 @@ export function createControlPlane (c: ControlPlaneComponents): ControlPlane {
 
   const on = (name: string): boolean => c.controllers === undefined || c.controllers.includes(name)
   /** The controllers on work queues: they act while this agent leads and has caught up. */
-  const endpoints = on('endpoint')
-    ? createEndpointsController({ store: () => c.store.local, write: async cmd => await c.store.write(cmd) as Result, active: () => caughtUp && c.leading(), now: rfc3339, log: c.log })
-    : undefined
+  const active = (): boolean => caughtUp && c.leading()
+  const write = async (cmd: ObjectCommand): Promise<Result> => await c.store.write(cmd) as Result
+  const store = (): ObjectStore => c.store.local
+  const queued = [
+    ...(on('replicaset') ? [createReplicaSetController({ store, write, active, now: rfc3339, podNameSuffix: suffix, eventName, log: c.log })] : []),
+    ...(on('endpoint') ? [createEndpointsController({ store, write, active, now: rfc3339, log: c.log })] : [])
+  ]
 
   const list = (resource: string): readonly KubeObject[] => {
     const r = c.store.local.list(resource, {})
@@ -120,7 +125,8 @@ export function createControlPlane (c: ControlPlaneComponents): ControlPlane {
   /**
    * One round, each controller reading what the ones before it wrote: Nodes
    * from membership; pods of nodes gone NotReady evicted; orphans collected;
-   * Deployments → ReplicaSets → Pods; then the scheduler binds what is
+   * Deployments → ReplicaSets (their pods come from the replicaset
+   * controller's queue); then the scheduler binds what is
    * pending; last, Services' status follows the nodes. A new leader first
    * waits until its replica has everything the old one committed, so it
    * never acts on a view older than its predecessor's last round (that is
@@ -135,9 +141,9 @@ export function createControlPlane (c: ControlPlaneComponents): ControlPlane {
     if (!caughtUp) {
       await c.store.barrier()
       caughtUp = true
-      endpoints?.resync()
+      for (const q of queued) q.resync()
     }
-    endpoints?.follow()
+    for (const q of queued) q.follow()
     const now = rfc3339()
     if (on('nodes')) await nodes(now)
     if (on('nodelifecycle')) {
@@ -151,7 +157,6 @@ export function createControlPlane (c: ControlPlaneComponents): ControlPlane {
     }
     if (on('garbagecollector')) await writeEach('gc', collectGarbage({ resources: GC_KINDS.map(k => ({ kind: k.kind, resource: k.resource, items: list(k.resource) })), now }))
     if (on('deployment')) await writeEach('deployments', reconcileDeployments({ deployments: list('deployments'), replicaSets: list('replicasets'), pods: list('pods'), now, eventName }))
-    if (on('replicaset')) await writeEach('replicasets', reconcileReplicaSets({ replicaSets: list('replicasets'), pods: list('pods'), now, podNameSuffix: suffix, eventName }))
     if (on('scheduler')) await scheduler(now)
     if (on('service')) await writeEach('services', reconcileServiceStatus({ services: list('services'), nodes: list('nodes'), failures: proxyFailures(), now }))
   }
@@ -180,7 +185,7 @@ export function createControlPlane (c: ControlPlaneComponents): ControlPlane {
         if (w.ok) watches.push(w.stop)
       }
       timer = setInterval(run, RECONCILE_MS)
-      endpoints?.start()
+      for (const q of queued) q.start()
     },
     async stop () {
       stopped = true
@@ -188,8 +193,8 @@ export function createControlPlane (c: ControlPlaneComponents): ControlPlane {
       clearTimeout(kick)
       for (const stop of watches) stop()
       await rounds.idle()
-      await endpoints?.stop()
+      for (const q of queued) await q.stop()
     },
-    counters: () => endpoints !== undefined ? { [endpoints.name]: endpoints.counters() } : {}
+    counters: () => Object.fromEntries(queued.map(q => [q.name, q.counters()]))
   }
 }

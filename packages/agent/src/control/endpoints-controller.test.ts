@@ -3,7 +3,8 @@ import assert from 'node:assert/strict'
 import { ObjectStore, type KubeObject, type ObjectCommand, type Result } from '@shoal/core'
 import { waitFor } from '@shoal/core/testing/wait.ts'
 import { createSilentLogger } from '../log.ts'
-import { createEndpointsController, type EndpointsController } from './endpoints-controller.ts'
+import { createEndpointsController } from './endpoints-controller.ts'
+import type { StoreController } from './keyed.ts'
 
 /**
  * The endpoints controller on its work queue, against the real ObjectStore
@@ -56,7 +57,7 @@ class Replica {
 
 describe('the endpoints controller on a work queue', () => {
   let r: Replica
-  let controller: EndpointsController
+  let controller: StoreController
   let active = true
   const idle = async (): Promise<void> => { await waitFor('the queue drained', () => { const c = controller.counters(); return c.depth === 0 && c.processing === 0 && c.delayed === 0 }) }
 

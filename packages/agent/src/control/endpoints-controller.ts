@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { KubeObject, ObjectCommand, ObjectStore, Result } from '@shoal/core'
 import { endpointsKey, MANAGED_BY, MANAGER, reconcileEndpoints, serviceKeysForPod } from '@shoal/core/controllers/endpoints.ts'
 import type { Logger } from '../log.ts'
-import { keyedController, type KeyedController, type KeyedControllerInit } from './keyed.ts'
+import { keyParts, listOf, storeController, type KeyedControllerInit, type StoreController } from './keyed.ts'
 
 /**
  * Services' Endpoints, as Kubernetes' endpoints controller keeps them: keyed
@@ -24,23 +24,10 @@ export interface EndpointsControllerInit {
   readonly queue?: KeyedControllerInit['queue']
 }
 
-export interface EndpointsController extends KeyedController {
-  /** Watch the store again when it was replaced (a snapshot installed): call on every tick. */
-  follow: () => void
-}
+export function createEndpointsController (c: EndpointsControllerInit): StoreController {
+  const list = (resource: string, namespace?: string): readonly KubeObject[] => listOf(c.store(), resource, namespace)
 
-const keyParts = (key: string): [string, string] => {
-  const slash = key.indexOf('/')
-  return [key.slice(0, slash), key.slice(slash + 1)]
-}
-
-export function createEndpointsController (c: EndpointsControllerInit): EndpointsController {
-  const list = (resource: string, namespace?: string): readonly KubeObject[] => {
-    const r = c.store().list(resource, namespace !== undefined ? { namespace } : {})
-    return r.ok ? r.items : []
-  }
-
-  const reconcile = async (key: string): Promise<void> => {
+  const reconcile = async (key: string): Promise<undefined> => {
     const [namespace, name] = keyParts(key)
     const store = c.store()
     const svc = store.get('services', namespace, name)
@@ -57,53 +44,25 @@ export function createEndpointsController (c: EndpointsControllerInit): Endpoint
       // NotFound: what was to be updated or deleted went meanwhile, and its own event brings the key back.
       if (!r.ok && r.reason !== 'NotFound') throw new Error(`${cmd.op} endpoints ${key}: ${r.reason}: ${r.message}`)
     }
+    return undefined
   }
 
-  const controller = keyedController({
+  return storeController({
     name: 'endpoint',
+    store: c.store,
     reconcile,
     // Every Service, and the Endpoints this controller keeps (those of a Service gone while no agent led).
     keys: () => [...new Set([...list('services').map(endpointsKey), ...list('endpoints').filter(e => e.metadata.labels?.[MANAGED_BY] === MANAGER).map(endpointsKey)])],
+    handlers: {
+      services: (_type, svc) => [endpointsKey(svc)],
+      endpoints: (type, e) => type === 'DELETED' ? [endpointsKey(e)] : [],
+      pods: (_type, pod) => {
+        const ns = pod.metadata.namespace ?? ''
+        return serviceKeysForPod(pod, list('services', ns), list('endpoints', ns))
+      }
+    },
     active: c.active,
     log: c.log,
     ...(c.queue !== undefined ? { queue: c.queue } : {})
   })
-
-  let watched: ObjectStore | undefined
-  let stops: Array<() => void> = []
-  const follow = (): void => {
-    const store = c.store()
-    if (store === watched) return
-    for (const stop of stops) stop()
-    stops = []
-    watched = store
-    const watch = (resource: string, on: (type: string, o: KubeObject) => void): void => {
-      const w = store.watch({ resource }, e => { on(e.type, e.object) })
-      if (w.ok) stops.push(w.stop)
-    }
-    // A follower takes no keys: the resync on becoming active covers what it let pass.
-    watch('services', (_type, svc) => { if (c.active()) controller.enqueue(endpointsKey(svc)) })
-    watch('endpoints', (type, e) => { if (type === 'DELETED' && c.active()) controller.enqueue(endpointsKey(e)) })
-    watch('pods', (_type, pod) => {
-      if (!c.active()) return
-      const ns = pod.metadata.namespace ?? ''
-      for (const key of serviceKeysForPod(pod, list('services', ns), list('endpoints', ns))) controller.enqueue(key)
-    })
-    // What changed in a replaced store went unseen.
-    if (c.active()) controller.resync()
-  }
-
-  return {
-    ...controller,
-    follow,
-    start () {
-      follow()
-      controller.start()
-    },
-    async stop () {
-      for (const stop of stops) stop()
-      stops = []
-      await controller.stop()
-    }
-  }
 }

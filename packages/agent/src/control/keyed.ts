@@ -1,3 +1,4 @@
+import type { KubeObject, ObjectStore, WatchEventType } from '@shoal/core'
 import type { Logger } from '../log.ts'
 import { WorkQueue, type WorkQueueOptions } from './work-queue.ts'
 
@@ -35,8 +36,12 @@ export interface KeyedController {
 
 export interface KeyedControllerInit {
   readonly name: string
-  /** Make the world match what `key` names wants; throw to be retried with backoff. */
-  readonly reconcile: (key: string) => Promise<void>
+  /**
+   * Make the world match what `key` names wants; throw to be retried with
+   * backoff. A number returned: reconcile the key again after that many ms
+   * (a change with time that no event will announce).
+   */
+  readonly reconcile: (key: string) => Promise<number | undefined>
   /** Every key there is, for a resync. */
   readonly keys: () => readonly string[]
   /** Whether to reconcile now (this agent leads and has caught up): keys taken while not are dropped, and a resync follows. */
@@ -45,6 +50,12 @@ export interface KeyedControllerInit {
   readonly queue?: WorkQueueOptions
   /** How often every key is reconciled again, ms. */
   readonly resyncMs?: number
+}
+
+/** `namespace/name` split at the first slash. */
+export function keyParts (key: string): [string, string] {
+  const slash = key.indexOf('/')
+  return [key.slice(0, slash), key.slice(slash + 1)]
 }
 
 /** A resync every 5 minutes: events drive the work; this only catches what no event said. */
@@ -67,8 +78,9 @@ export function keyedController (init: KeyedControllerInit): KeyedController {
           continue
         }
         reconciles++
-        await init.reconcile(key)
+        const after = await init.reconcile(key)
         queue.forget(key)
+        if (after !== undefined) queue.addAfter(key, after)
       } catch (err) {
         failures++
         const attempt = queue.failures(key) + 1
@@ -96,5 +108,80 @@ export function keyedController (init: KeyedControllerInit): KeyedController {
       await worker
     },
     counters: () => ({ reconciles, failures, ...queue.counters() })
+  }
+}
+
+/**
+ * A controller's handlers on the local replica's watches. The replica is
+ * replaced when a snapshot is installed (its old watches go silent), so
+ * `follow` (called on every control-plane tick) watches the new one and
+ * calls `replaced`, for a resync of what changed unseen.
+ */
+export function storeWatches (store: () => ObjectStore, handlers: Readonly<Record<string, (type: WatchEventType, o: KubeObject) => void>>, replaced: () => void): { follow: () => void, stop: () => void } {
+  let watched: ObjectStore | undefined
+  let stops: Array<() => void> = []
+  const stop = (): void => {
+    for (const s of stops) s()
+    stops = []
+  }
+  return {
+    follow () {
+      const current = store()
+      if (current === watched) return
+      const first = watched === undefined
+      stop()
+      watched = current
+      for (const [resource, on] of Object.entries(handlers)) {
+        const w = current.watch({ resource }, e => { on(e.type, e.object) })
+        if (w.ok) stops.push(w.stop)
+      }
+      if (!first) replaced()
+    },
+    stop
+  }
+}
+
+/** The objects of `resource` in the store, in one namespace or all. */
+export function listOf (store: ObjectStore, resource: string, namespace?: string): readonly KubeObject[] {
+  const r = store.list(resource, namespace !== undefined ? { namespace } : {})
+  return r.ok ? r.items : []
+}
+
+export interface StoreControllerInit extends Omit<KeyedControllerInit, 'active'> {
+  /** The local replica (replaced when a snapshot is installed). */
+  readonly store: () => ObjectStore
+  readonly active: () => boolean
+  /** What each watched resource's change queues: the keys it returns. Called only while active. */
+  readonly handlers: Readonly<Record<string, (type: WatchEventType, o: KubeObject) => readonly string[]>>
+}
+
+export interface StoreController extends KeyedController {
+  /** Watch the store again if it was replaced, and catch up: call on every control-plane tick. */
+  follow: () => void
+}
+
+/**
+ * A keyed controller fed by the local replica's watches: each handler maps
+ * a change to the keys it concerns. A follower takes no keys (the resync
+ * on becoming active covers what it let pass).
+ */
+export function storeController (init: StoreControllerInit): StoreController {
+  const controller = keyedController(init)
+  const handlers = Object.fromEntries(Object.entries(init.handlers).map(([resource, keysOf]) => [resource, (type: WatchEventType, o: KubeObject) => {
+    if (!init.active()) return
+    for (const key of keysOf(type, o)) controller.enqueue(key)
+  }]))
+  const watches = storeWatches(init.store, handlers, () => { if (init.active()) controller.resync() })
+  return {
+    ...controller,
+    follow: watches.follow,
+    start () {
+      watches.follow()
+      controller.start()
+    },
+    async stop () {
+      watches.stop()
+      await controller.stop()
+    }
   }
 }

@@ -57,6 +57,15 @@ export class WorkQueue {
     }
   }
 
+  /** Add `key` after `ms` (a time-driven change no event will announce); a sooner add wins. */
+  addAfter (key: string, ms: number): void {
+    if (this.#shutDown || this.#timers.has(key)) return
+    this.#timers.set(key, setTimeout(() => {
+      this.#timers.delete(key)
+      this.add(key)
+    }, ms))
+  }
+
   /** Add `key` after its next backoff delay (one more failure counted). */
   addRateLimited (key: string): void {
     if (this.#shutDown) return

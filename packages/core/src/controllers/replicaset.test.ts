@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { podsToDelete, reconcileReplicaSets } from './replicaset.ts'
+import { podsToDelete, reconcileReplicaSets, replicaSetKeysForPod, untilNextAvailableMs } from './replicaset.ts'
 import { TestCluster } from '../testing/controller-cluster.ts'
 import type { KubeObject, ObjectInput } from '../store/types.ts'
 
@@ -134,5 +134,34 @@ describe('replicaset controller', () => {
     run(c)
     assert.deepEqual(c.list('pods').map(p => p.metadata.name), ['web-xxxx1', 'web-xxxx3'])
     assert.ok(c.list('events').some(e => e.reason === 'SuccessfulDelete' && e.message === 'Deleted pod: web-xxxx2'))
+  })
+})
+
+describe('replicaset controller, one key at a time', () => {
+  const rsObj = (name: string, uid: string, minReadySeconds = 0): KubeObject => ({ apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name, namespace: 'default', uid, resourceVersion: '1', creationTimestamp: T(0) }, spec: { replicas: 1, minReadySeconds, selector: { matchLabels: { app: name } } } })
+  const owned = (p: KubeObject, rs: KubeObject): KubeObject => ({ ...p, metadata: { ...p.metadata, labels: { app: rs.metadata.name }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rs.metadata.name, uid: rs.metadata.uid, controller: true }] } })
+
+  it('only: the other ReplicaSets are left as they are', () => {
+    const c = new TestCluster()
+    c.put('replicasets', replicaSet(2))
+    c.put('replicasets', { ...replicaSet(2), metadata: { name: 'db', namespace: 'default' }, spec: { replicas: 2, selector: { matchLabels: { app: 'db' } }, template: { metadata: { labels: { app: 'db' } }, spec: { containers: [{ name: 'c', image: 'i' }] } } } })
+    c.apply(reconcileReplicaSets({ replicaSets: c.list('replicasets'), pods: c.list('pods'), now: c.now, podNameSuffix: c.podNameSuffix, eventName: c.eventName, only: new Set(['default/db']) }))
+    assert.deepEqual(c.list('pods').map(p => p.metadata.labels?.app), ['db', 'db'])
+  })
+
+  it('a pod concerns its controller; an orphan, the ReplicaSets that would adopt it', () => {
+    const web = rsObj('web', 'u-web')
+    const db = rsObj('db', 'u-db')
+    assert.deepEqual(replicaSetKeysForPod(owned(pod('p'), web), [web, db]), ['default/web'])
+    assert.deepEqual(replicaSetKeysForPod({ ...pod('o'), metadata: { ...pod('o').metadata, labels: { app: 'db' } } }, [web, db]), ['default/db'])
+    assert.deepEqual(replicaSetKeysForPod(pod('none'), [web, db]), [])
+  })
+
+  it('untilNextAvailableMs: the wait until a Ready pod counts as available, with minReadySeconds', () => {
+    const rs = rsObj('web', 'u-web', 10)
+    const nowMs = Date.parse(T(4))
+    assert.equal(untilNextAvailableMs(rs, [owned(pod('a', { ready: true, readySince: 0 }), rs)], nowMs), 6000 + 1000)
+    assert.equal(untilNextAvailableMs(rs, [owned(pod('a', { ready: false }), rs)], nowMs), undefined)
+    assert.equal(untilNextAvailableMs(rsObj('web', 'u-web', 0), [owned(pod('a', { ready: true }), rs)], nowMs), undefined)
   })
 })

@@ -51,6 +51,12 @@ export interface ReplicaSetControllerInput {
   readonly eventName: (object: string) => string
   /** Creations or deletions per ReplicaSet per round; default 500. */
   readonly burstReplicas?: number
+  /**
+   * Reconcile only the ReplicaSets of these keys (`namespace/name`): the
+   * work-queue controller's one key. The others given still count, as the
+   * owners of a Deployment's pods on a node. Default: every one.
+   */
+  readonly only?: ReadonlySet<string>
 }
 
 export const REPLICASET_DEFAULTS = Object.freeze({
@@ -77,6 +83,44 @@ export function selectorOf (o: KubeObject): LabelSelector | undefined {
   return parsed.ok && parsed.value.length > 0 ? parsed.value : undefined
 }
 
+/** `namespace/name`: a ReplicaSet's key. */
+export const replicaSetKey = (rs: KubeObject): string => `${namespaceOf(rs)}/${rs.metadata.name}`
+
+/**
+ * The ReplicaSets a change to `pod` concerns (the controller's pod handler):
+ * its controller, when that is a ReplicaSet; for an orphan, those of its
+ * namespace that select it and would adopt it. `replicaSets`: those of the
+ * pod's namespace.
+ */
+export function replicaSetKeysForPod (pod: KubeObject, replicaSets: readonly KubeObject[]): string[] {
+  const ref = controllerOf(pod)
+  if (ref !== undefined) return ref.kind === 'ReplicaSet' ? [`${namespaceOf(pod)}/${ref.name}`] : []
+  return replicaSets.filter(rs => {
+    const selector = selectorOf(rs)
+    return selector !== undefined && rs.metadata.deletionTimestamp === undefined && matchesLabels(selector, pod.metadata.labels)
+  }).map(replicaSetKey)
+}
+
+/**
+ * When the ReplicaSet's status will change with no event to say so: the
+ * ms until the first of its Ready pods has been Ready for minReadySeconds
+ * (then it counts as available), or undefined when none is waiting.
+ */
+export function untilNextAvailableMs (rs: KubeObject, pods: readonly KubeObject[], nowMs: number): number | undefined {
+  const minReady = intOf(specOf(rs).minReadySeconds, 0)
+  if (minReady <= 0) return undefined
+  let next: number | undefined
+  for (const p of pods) {
+    if (controllerOf(p)?.uid !== rs.metadata.uid || !isPodActive(p) || !isPodReady(p) || isPodAvailable(p, minReady, nowMs)) continue
+    const since = timeOf(podReadyCondition(p)?.lastTransitionTime)
+    if (!Number.isFinite(since)) continue
+    // Available once strictly past since + minReady; times are to the second.
+    const wait = Math.max(0, since + minReady * 1000 - nowMs) + 1000
+    next = next === undefined ? wait : Math.min(next, wait)
+  }
+  return next
+}
+
 /** The commands for one round over every ReplicaSet. */
 export function reconcileReplicaSets (input: ReplicaSetControllerInput): ObjectCommand[] {
   const commands: ObjectCommand[] = []
@@ -92,6 +136,7 @@ export function reconcileReplicaSets (input: ReplicaSetControllerInput): ObjectC
   // The controller above each ReplicaSet, for counting a Deployment's pods across its ReplicaSets on one node.
   const ownerOfRs = new Map(input.replicaSets.map(rs => [rs.metadata.uid, controllerOf(rs)?.uid ?? rs.metadata.uid]))
   for (const rs of input.replicaSets) {
+    if (input.only !== undefined && !input.only.has(replicaSetKey(rs))) continue
     const selector = selectorOf(rs)
     if (selector === undefined) continue
     const claimed = claimObjects(rs, 'pods', p => matchesLabels(selector, p.metadata.labels), podsByNamespace.get(namespaceOf(rs)) ?? [], input.now, isPodActive)
