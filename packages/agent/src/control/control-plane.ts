@@ -4,13 +4,13 @@ import { reconcileNodes } from '@shoal/core/controllers/nodes.ts'
 import { CLUSTER_CONFIG } from '@shoal/core/store/pod-cidrs.ts'
 import { reconcileNodeLifecycle } from '@shoal/core/controllers/node-lifecycle.ts'
 import { collectGarbage, GC_KINDS } from '@shoal/core/controllers/gc.ts'
-import { reconcileDeployments } from '@shoal/core/controllers/deployment.ts'
 import { reconcileServiceStatus, type ProxyFailure } from '@shoal/core/controllers/endpoints.ts'
 import { batchOf, bindingBatches, bindingCommands, schedule, splitBatchResult, unschedulableCommands, type BindingPlan, type EventIds } from '@shoal/core/scheduler/index.ts'
 import type { ReplicatedStore } from '../store/replicated-store.ts'
 import type { Logger } from '../log.ts'
 import { VERSION } from '../version.ts'
 import { coalescing } from '../serial.ts'
+import { createDeploymentController } from './deployment-controller.ts'
 import { createEndpointsController } from './endpoints-controller.ts'
 import { createReplicaSetController } from './replicaset-controller.ts'
 import type { KeyedControllerCounters } from './keyed.ts'
@@ -57,10 +57,10 @@ const eventName = (object: string): string => `${object}.${randomBytes(8).toStri
  * writes to be applied here, so the next round sees them: nothing is
  * decided twice from a stale view.
  *
- * The replicaset and endpoint controllers have moved off the rounds onto
- * work queues of keys (replicaset-controller.ts, endpoints-controller.ts,
- * keyed.ts): a change reconciles only the objects it concerns. The others
- * are to follow them.
+ * The deployment, replicaset and endpoint controllers have moved off the
+ * rounds onto work queues of keys (deployment-controller.ts,
+ * replicaset-controller.ts, endpoints-controller.ts, keyed.ts): a change
+ * reconciles only the objects it concerns. The others are to follow them.
  */
 export function createControlPlane (c: ControlPlaneComponents): ControlPlane {
   let timer: ReturnType<typeof setInterval> | undefined
@@ -77,6 +77,7 @@ export function createControlPlane (c: ControlPlaneComponents): ControlPlane {
   const write = async (cmd: ObjectCommand): Promise<Result> => await c.store.write(cmd) as Result
   const store = (): ObjectStore => c.store.local
   const queued = [
+    ...(on('deployment') ? [createDeploymentController({ store, write, active, now: rfc3339, eventName, log: c.log })] : []),
     ...(on('replicaset') ? [createReplicaSetController({ store, write, active, now: rfc3339, podNameSuffix: suffix, eventName, log: c.log })] : []),
     ...(on('endpoint') ? [createEndpointsController({ store, write, active, now: rfc3339, log: c.log })] : [])
   ]
@@ -124,9 +125,9 @@ export function createControlPlane (c: ControlPlaneComponents): ControlPlane {
 
   /**
    * One round, each controller reading what the ones before it wrote: Nodes
-   * from membership; pods of nodes gone NotReady evicted; orphans collected;
-   * Deployments → ReplicaSets (their pods come from the replicaset
-   * controller's queue); then the scheduler binds what is
+   * from membership; pods of nodes gone NotReady evicted; orphans collected
+   * (Deployments, ReplicaSets and their pods come from the work queues);
+   * then the scheduler binds what is
    * pending; last, Services' status follows the nodes. A new leader first
    * waits until its replica has everything the old one committed, so it
    * never acts on a view older than its predecessor's last round (that is
@@ -156,7 +157,6 @@ export function createControlPlane (c: ControlPlaneComponents): ControlPlane {
       }))
     }
     if (on('garbagecollector')) await writeEach('gc', collectGarbage({ resources: GC_KINDS.map(k => ({ kind: k.kind, resource: k.resource, items: list(k.resource) })), now }))
-    if (on('deployment')) await writeEach('deployments', reconcileDeployments({ deployments: list('deployments'), replicaSets: list('replicasets'), pods: list('pods'), now, eventName }))
     if (on('scheduler')) await scheduler(now)
     if (on('service')) await writeEach('services', reconcileServiceStatus({ services: list('services'), nodes: list('nodes'), failures: proxyFailures(), now }))
   }

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { TestCluster } from '../testing/controller-cluster.ts'
-import { reconcileDeployments } from './deployment.ts'
+import { deploymentKeysForReplicaSet, reconcileDeployments, untilProgressDeadlineMs } from './deployment.ts'
 import { reconcileReplicaSets } from './replicaset.ts'
 import type { KubeObject, ObjectInput } from '../store/types.ts'
 import { isPodReady, podNodeName } from './common.ts'
@@ -300,5 +300,26 @@ describe('deployment controller', () => {
       ...reconcileReplicaSets({ replicaSets: c.list('replicasets'), pods: c.list('pods'), now: c.now, podNameSuffix: () => 'zzzzz', eventName: n => n })
     ]
     assert.deepEqual(again.filter(x => x.op === 'create'), [])
+  })
+})
+
+describe('deployment controller, one key at a time', () => {
+  const T0 = '2026-01-01T00:00:00Z'
+  const d = (extra: Record<string, unknown> = {}, status: Record<string, unknown> = {}): KubeObject => ({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'default', uid: 'u-web', resourceVersion: '1', creationTimestamp: T0 }, spec: { selector: { matchLabels: { app: 'web' } }, ...extra }, status })
+  const rs = (labels: Record<string, string>, owner?: string): KubeObject => ({ apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: 'web-1', namespace: 'default', uid: 'u-rs', resourceVersion: '1', creationTimestamp: T0, labels, ...(owner !== undefined ? { ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: owner, uid: 'u', controller: true }] } : {}) } })
+
+  it('a ReplicaSet concerns its controlling Deployment; an orphan, those that would adopt it', () => {
+    assert.deepEqual(deploymentKeysForReplicaSet(rs({ app: 'x' }, 'web'), []), ['default/web'])
+    assert.deepEqual(deploymentKeysForReplicaSet(rs({ app: 'web' }), [d()]), ['default/web'])
+    assert.deepEqual(deploymentKeysForReplicaSet(rs({ app: 'db' }), [d()]), [])
+  })
+
+  it('untilProgressDeadlineMs: while Progressing, the wait until its deadline; none once complete or without a deadline', () => {
+    const progressing = (reason: string): Record<string, unknown> => ({ conditions: [{ type: 'Progressing', status: 'True', reason, lastUpdateTime: T0, lastTransitionTime: T0 }] })
+    const nowMs = Date.parse(T0) + 4000
+    assert.equal(untilProgressDeadlineMs(d({ progressDeadlineSeconds: 10 }, progressing('ReplicaSetUpdated')), nowMs), 6000 + 1000)
+    assert.equal(untilProgressDeadlineMs(d({}, progressing('ReplicaSetUpdated')), nowMs), 596_000 + 1000, 'the default deadline, 600 s')
+    assert.equal(untilProgressDeadlineMs(d({ progressDeadlineSeconds: 10 }, progressing('NewReplicaSetAvailable')), nowMs), undefined)
+    assert.equal(untilProgressDeadlineMs(d({ progressDeadlineSeconds: 2147483647 }, progressing('ReplicaSetUpdated')), nowMs), undefined)
   })
 })

@@ -67,6 +67,42 @@ export interface DeploymentControllerInput {
 
 const COMPONENT = 'deployment-controller'
 
+/** `namespace/name`: a Deployment's key. */
+export const deploymentKey = (d: KubeObject): string => `${namespaceOf(d)}/${d.metadata.name}`
+
+/**
+ * The Deployments a change to `rs` concerns (the controller's ReplicaSet
+ * handler): its controller, when that is a Deployment; for an orphan, those
+ * of its namespace whose selector matches it and would adopt it.
+ * `deployments`: those of the ReplicaSet's namespace.
+ */
+export function deploymentKeysForReplicaSet (rs: KubeObject, deployments: readonly KubeObject[]): string[] {
+  const ref = controllerOf(rs)
+  if (ref !== undefined) return ref.kind === 'Deployment' ? [`${namespaceOf(rs)}/${ref.name}`] : []
+  return deployments.filter(d => {
+    const sel = deploymentSpecOf(d).selector
+    const parsed = isRecord(sel) ? labelSelectorFromSpec(sel as LabelSelectorSpec) : undefined
+    return parsed !== undefined && parsed.ok && parsed.value.length > 0 && d.metadata.deletionTimestamp === undefined && matchesLabels(parsed.value, rs.metadata.labels)
+  }).map(deploymentKey)
+}
+
+/**
+ * When the Deployment's Progressing condition times out with no event to
+ * say so (Kubernetes' requeueStuckDeployment): the ms until its progress
+ * deadline passes, or undefined when it has none running (complete, timed
+ * out already, paused, or no deadline).
+ */
+export function untilProgressDeadlineMs (d: KubeObject, nowMs: number): number | undefined {
+  const s = deploymentSpecOf(d).progressDeadlineSeconds
+  if (!(s === undefined || (typeof s === 'number' && s < 2147483647))) return undefined
+  const status = (isRecord(d.status) ? d.status : {}) as StatusView
+  const c = getCondition([...(status.conditions ?? [])], 'Progressing')
+  if (c === undefined || c.status !== 'True' || c.reason === 'NewReplicaSetAvailable') return undefined
+  const at = timeOf(c.lastUpdateTime) + intOf(s, 600) * 1000
+  // Timed out once strictly past the deadline; times are to the second.
+  return Number.isFinite(at) ? Math.max(0, at - nowMs) + 1000 : undefined
+}
+
 /** The commands for one round over every Deployment. */
 export function reconcileDeployments (input: DeploymentControllerInput): ObjectCommand[] {
   const rsByNamespace = groupBy(input.replicaSets, namespaceOf)
