@@ -1,9 +1,7 @@
-import { randomUUID } from 'node:crypto'
-import type { KubeObject, ObjectCommand, ObjectStore, Result } from '@shoal/core'
+import type { KubeObject } from '@shoal/core'
 import { controllerOf } from '@shoal/core/controllers/common.ts'
 import { deploymentKey, deploymentKeysForReplicaSet, reconcileDeployments, untilProgressDeadlineMs } from '@shoal/core/controllers/deployment.ts'
-import type { Logger } from '../log.ts'
-import { keyParts, listOf, storeController, type KeyedControllerInit, type StoreController } from './keyed.ts'
+import { keyParts, listOf, storeController, writeAll, type ControllerDeps, type StoreController } from './keyed.ts'
 
 /**
  * Deployments on a work queue, as Kubernetes' deployment controller: keyed
@@ -16,14 +14,8 @@ import { keyParts, listOf, storeController, type KeyedControllerInit, type Store
  * passes, for the ProgressDeadlineExceeded no event would bring.
  */
 
-export interface DeploymentControllerInit {
-  readonly store: () => ObjectStore
-  readonly write: (cmd: ObjectCommand) => Promise<Result>
-  readonly active: () => boolean
-  readonly now: () => string
+export interface DeploymentControllerInit extends ControllerDeps {
   readonly eventName: (object: string) => string
-  readonly log: Logger
-  readonly queue?: KeyedControllerInit['queue']
 }
 
 export function createDeploymentController (c: DeploymentControllerInit): StoreController {
@@ -34,10 +26,7 @@ export function createDeploymentController (c: DeploymentControllerInit): StoreC
     const d = c.store().get('deployments', namespace, name)
     if (d === undefined) return undefined
     const commands = reconcileDeployments({ deployments: [d], replicaSets: list('replicasets', namespace), pods: list('pods', namespace), now: c.now(), eventName: c.eventName })
-    const results = await Promise.all(commands.map(async cmd => await c.write(cmd.op === 'create' && cmd.uid === '' ? { ...cmd, uid: randomUUID() } : cmd)))
-    // NotFound: what was to change went meanwhile, and its own event brings the key back.
-    const refused = results.filter(r => !r.ok && r.reason !== 'NotFound')
-    if (refused.length > 0) throw new Error(`${refused.length} of ${commands.length} writes refused: ${refused.map(r => r.ok ? '' : `${r.reason}: ${r.message}`).join('; ')}`)
+    await writeAll(c.write, commands, key)
     const after = c.store().get('deployments', namespace, name)
     return after !== undefined ? untilProgressDeadlineMs(after, Date.parse(c.now())) : undefined
   }

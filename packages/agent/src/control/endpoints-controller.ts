@@ -1,8 +1,6 @@
-import { randomUUID } from 'node:crypto'
-import type { KubeObject, ObjectCommand, ObjectStore, Result } from '@shoal/core'
+import type { KubeObject } from '@shoal/core'
 import { endpointsKey, MANAGED_BY, MANAGER, reconcileEndpoints, serviceKeysForPod } from '@shoal/core/controllers/endpoints.ts'
-import type { Logger } from '../log.ts'
-import { keyParts, listOf, storeController, type KeyedControllerInit, type StoreController } from './keyed.ts'
+import { keyParts, listOf, storeController, writeAll, type ControllerDeps, type StoreController } from './keyed.ts'
 
 /**
  * Services' Endpoints, as Kubernetes' endpoints controller keeps them: keyed
@@ -14,17 +12,7 @@ import { keyParts, listOf, storeController, type KeyedControllerInit, type Store
  * (Conflict) is retried with backoff.
  */
 
-export interface EndpointsControllerInit {
-  /** The local replica: the shared cache the controller reads and watches (replaced when a snapshot is installed). */
-  readonly store: () => ObjectStore
-  readonly write: (cmd: ObjectCommand) => Promise<Result>
-  readonly active: () => boolean
-  readonly now: () => string
-  readonly log: Logger
-  readonly queue?: KeyedControllerInit['queue']
-}
-
-export function createEndpointsController (c: EndpointsControllerInit): StoreController {
+export function createEndpointsController (c: ControllerDeps): StoreController {
   const list = (resource: string, namespace?: string): readonly KubeObject[] => listOf(c.store(), resource, namespace)
 
   const reconcile = async (key: string): Promise<undefined> => {
@@ -38,12 +26,7 @@ export function createEndpointsController (c: EndpointsControllerInit): StoreCon
       endpoints: endpoints !== undefined ? [endpoints] : [],
       now: c.now()
     })
-    for (const cmd of commands) {
-      // The pure controller leaves a new object's uid to the writer, as every controller's writes do (control-plane.ts).
-      const r = await c.write(cmd.op === 'create' && cmd.uid === '' ? { ...cmd, uid: randomUUID() } : cmd)
-      // NotFound: what was to be updated or deleted went meanwhile, and its own event brings the key back.
-      if (!r.ok && r.reason !== 'NotFound') throw new Error(`${cmd.op} endpoints ${key}: ${r.reason}: ${r.message}`)
-    }
+    await writeAll(c.write, commands, key)
     return undefined
   }
 

@@ -1,4 +1,5 @@
-import type { KubeObject, ObjectStore, WatchEventType } from '@shoal/core'
+import { randomUUID } from 'node:crypto'
+import type { KubeObject, ObjectCommand, ObjectStore, Result, WatchEventType } from '@shoal/core'
 import type { Logger } from '../log.ts'
 import { WorkQueue, type WorkQueueOptions } from './work-queue.ts'
 
@@ -184,4 +185,31 @@ export function storeController (init: StoreControllerInit): StoreController {
       await controller.stop()
     }
   }
+}
+
+/** What every controller on the replica needs from the agent. */
+export interface ControllerDeps {
+  /** The local replica (replaced when a snapshot is installed). */
+  readonly store: () => ObjectStore
+  readonly write: (cmd: ObjectCommand) => Promise<Result>
+  /** This agent leads and has caught up. */
+  readonly active: () => boolean
+  /** RFC 3339, to the second. */
+  readonly now: () => string
+  readonly log: Logger
+  readonly queue?: WorkQueueOptions
+}
+
+/**
+ * Write one reconcile's commands, in parallel (a burst of pods should be),
+ * every one awaited before the key is done, so the next reconcile sees
+ * them. A new object's uid is stamped here (the pure controllers leave it
+ * empty). Throws, for a retry with backoff, when any is refused but as
+ * NotFound: what was to change went meanwhile, and its own event brings
+ * the key back.
+ */
+export async function writeAll (write: ControllerDeps['write'], commands: readonly ObjectCommand[], key: string): Promise<void> {
+  const results = await Promise.all(commands.map(async cmd => await write(cmd.op === 'create' && cmd.uid === '' ? { ...cmd, uid: randomUUID() } : cmd)))
+  const refused = results.flatMap((r, i) => !r.ok && r.reason !== 'NotFound' ? [`${commands[i]!.op} ${commands[i]!.resource}: ${r.reason}: ${r.message}`] : [])
+  if (refused.length > 0) throw new Error(`${key}: ${refused.length} of ${commands.length} writes refused: ${refused.join('; ')}`)
 }

@@ -1,8 +1,6 @@
-import { randomUUID } from 'node:crypto'
-import type { KubeObject, ObjectCommand, ObjectStore, Result } from '@shoal/core'
+import type { KubeObject } from '@shoal/core'
 import { reconcileReplicaSets, replicaSetKey, replicaSetKeysForPod, untilNextAvailableMs } from '@shoal/core/controllers/replicaset.ts'
-import type { Logger } from '../log.ts'
-import { keyParts, listOf, storeController, type KeyedControllerInit, type StoreController } from './keyed.ts'
+import { keyParts, listOf, storeController, writeAll, type ControllerDeps, type StoreController } from './keyed.ts'
 
 /**
  * ReplicaSets on a work queue, as Kubernetes' replicaset controller: keyed
@@ -16,15 +14,9 @@ import { keyParts, listOf, storeController, type KeyedControllerInit, type Store
  * then.
  */
 
-export interface ReplicaSetControllerInit {
-  readonly store: () => ObjectStore
-  readonly write: (cmd: ObjectCommand) => Promise<Result>
-  readonly active: () => boolean
-  readonly now: () => string
+export interface ReplicaSetControllerInit extends ControllerDeps {
   readonly podNameSuffix: () => string
   readonly eventName: (object: string) => string
-  readonly log: Logger
-  readonly queue?: KeyedControllerInit['queue']
 }
 
 export function createReplicaSetController (c: ReplicaSetControllerInit): StoreController {
@@ -36,11 +28,7 @@ export function createReplicaSetController (c: ReplicaSetControllerInit): StoreC
     if (rs === undefined) return undefined
     const now = c.now()
     const commands = reconcileReplicaSets({ replicaSets: list('replicasets', namespace), pods: list('pods', namespace), now, podNameSuffix: c.podNameSuffix, eventName: c.eventName, only: new Set([key]) })
-    // In parallel, as a burst of creations should be; every one awaited before the key is done.
-    const results = await Promise.all(commands.map(async cmd => await c.write(cmd.op === 'create' && cmd.uid === '' ? { ...cmd, uid: randomUUID() } : cmd)))
-    // NotFound: what was to change went meanwhile, and its own event brings the key back.
-    const refused = results.filter(r => !r.ok && r.reason !== 'NotFound')
-    if (refused.length > 0) throw new Error(`${refused.length} of ${commands.length} writes refused: ${refused.map(r => r.ok ? '' : `${r.reason}: ${r.message}`).join('; ')}`)
+    await writeAll(c.write, commands, key)
     const after = c.store().get('replicasets', namespace, name)
     return after !== undefined ? untilNextAvailableMs(after, list('pods', namespace), Date.parse(c.now())) : undefined
   }
