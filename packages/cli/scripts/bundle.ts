@@ -55,12 +55,6 @@ const builtinsByRequire: Plugin = {
   }
 }
 
-// esbuild is a dev dependency: an install without it runs the sources, as before.
-const esbuild = await import('esbuild').catch(() => undefined)
-if (esbuild === undefined) {
-  process.stdout.write('esbuild is not installed: shoal runs from its TypeScript sources\n')
-  process.exit(0)
-}
 /**
  * yaml's ES module build (which it gives browsers): the same code as its
  * CommonJS one for Node, but bundled as ES modules it is hoisted into one
@@ -73,6 +67,12 @@ const yamlAsModules: Plugin = {
   }
 }
 
+// esbuild is a dev dependency: an install without it runs the sources, as before.
+const esbuild = await import('esbuild').catch(() => undefined)
+if (esbuild === undefined) {
+  process.stdout.write('esbuild is not installed: shoal runs from its TypeScript sources\n')
+  process.exit(0)
+}
 mkdirSync(dist, { recursive: true })
 const result = await esbuild.build({
   entryPoints: [join(cli, 'src/main.ts')],
