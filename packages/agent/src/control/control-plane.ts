@@ -13,7 +13,7 @@ import { coalescing } from '../serial.ts'
 import { createDeploymentController } from './deployment-controller.ts'
 import { createEndpointsController } from './endpoints-controller.ts'
 import { createReplicaSetController } from './replicaset-controller.ts'
-import type { KeyedControllerCounters } from './keyed.ts'
+import { withUid, type KeyedControllerCounters } from './keyed.ts'
 
 export interface ControlPlaneComponents {
   readonly store: ReplicatedStore
@@ -90,7 +90,7 @@ export function createControlPlane (c: ControlPlaneComponents): ControlPlane {
   /** Write commands one by one (in parallel); a refusal is for the next round to see, not an error. */
   const writeEach = async (what: string, commands: readonly ObjectCommand[]): Promise<void> => {
     await Promise.all(commands.map(async cmd => {
-      const r = await c.store.write(cmd.op === 'create' && cmd.uid === '' ? { ...cmd, uid: randomUUID() } : cmd) as Result
+      const r = await c.store.write(withUid(cmd)) as Result
       if (!r.ok && r.reason !== 'Conflict' && r.reason !== 'NotFound') c.log.debug({ what, cmd: cmd.op, result: r }, 'controller write refused')
     }))
   }
@@ -127,8 +127,8 @@ export function createControlPlane (c: ControlPlaneComponents): ControlPlane {
    * One round, each controller reading what the ones before it wrote: Nodes
    * from membership; pods of nodes gone NotReady evicted; orphans collected
    * (Deployments, ReplicaSets and their pods come from the work queues);
-   * then the scheduler binds what is
-   * pending; last, Services' status follows the nodes. A new leader first
+   * then the scheduler binds what is pending; last, Services' status
+   * follows the nodes. A new leader first
    * waits until its replica has everything the old one committed, so it
    * never acts on a view older than its predecessor's last round (that is
    * what keeps a pod from being created twice for one slot); only then do

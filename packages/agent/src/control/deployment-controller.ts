@@ -39,18 +39,14 @@ export function createDeploymentController (c: DeploymentControllerInit): StoreC
     return rs !== undefined ? deploymentKeysForReplicaSet(rs, []) : []
   }
 
-  return storeController({
+  return storeController(c, {
     name: 'deployment',
-    store: c.store,
     reconcile,
     keys: () => list('deployments').map(deploymentKey),
     handlers: {
       deployments: (_type, d) => [deploymentKey(d)],
       replicasets: (_type, rs) => deploymentKeysForReplicaSet(rs, list('deployments', rs.metadata.namespace ?? '')),
       pods: (type, pod) => type === 'DELETED' ? ownerOfPod(pod) : []
-    },
-    active: c.active,
-    log: c.log,
-    ...(c.queue !== undefined ? { queue: c.queue } : {})
+    }
   })
 }

@@ -30,9 +30,8 @@ export function createEndpointsController (c: ControllerDeps): StoreController {
     return undefined
   }
 
-  return storeController({
+  return storeController(c, {
     name: 'endpoint',
-    store: c.store,
     reconcile,
     // Every Service, and the Endpoints this controller keeps (those of a Service gone while no agent led).
     keys: () => [...new Set([...list('services').map(endpointsKey), ...list('endpoints').filter(e => e.metadata.labels?.[MANAGED_BY] === MANAGER).map(endpointsKey)])],
@@ -43,9 +42,6 @@ export function createEndpointsController (c: ControllerDeps): StoreController {
         const ns = pod.metadata.namespace ?? ''
         return serviceKeysForPod(pod, list('services', ns), list('endpoints', ns))
       }
-    },
-    active: c.active,
-    log: c.log,
-    ...(c.queue !== undefined ? { queue: c.queue } : {})
+    }
   })
 }

@@ -148,10 +148,8 @@ export function listOf (store: ObjectStore, resource: string, namespace?: string
   return r.ok ? r.items : []
 }
 
-export interface StoreControllerInit extends Omit<KeyedControllerInit, 'active'> {
-  /** The local replica (replaced when a snapshot is installed). */
-  readonly store: () => ObjectStore
-  readonly active: () => boolean
+/** What a controller on the replica says of itself; the rest it takes from ControllerDeps. */
+export interface StoreControllerSpec extends Pick<KeyedControllerInit, 'name' | 'reconcile' | 'keys' | 'resyncMs'> {
   /** What each watched resource's change queues: the keys it returns. Called only while active. */
   readonly handlers: Readonly<Record<string, (type: WatchEventType, o: KubeObject) => readonly string[]>>
 }
@@ -166,13 +164,13 @@ export interface StoreController extends KeyedController {
  * a change to the keys it concerns. A follower takes no keys (the resync
  * on becoming active covers what it let pass).
  */
-export function storeController (init: StoreControllerInit): StoreController {
-  const controller = keyedController(init)
-  const handlers = Object.fromEntries(Object.entries(init.handlers).map(([resource, keysOf]) => [resource, (type: WatchEventType, o: KubeObject) => {
-    if (!init.active()) return
+export function storeController (deps: ControllerDeps, spec: StoreControllerSpec): StoreController {
+  const controller = keyedController({ ...spec, active: deps.active, log: deps.log, ...(deps.queue !== undefined ? { queue: deps.queue } : {}) })
+  const handlers = Object.fromEntries(Object.entries(spec.handlers).map(([resource, keysOf]) => [resource, (type: WatchEventType, o: KubeObject) => {
+    if (!deps.active()) return
     for (const key of keysOf(type, o)) controller.enqueue(key)
   }]))
-  const watches = storeWatches(init.store, handlers, () => { if (init.active()) controller.resync() })
+  const watches = storeWatches(deps.store, handlers, () => { if (deps.active()) controller.resync() })
   return {
     ...controller,
     follow: watches.follow,
@@ -200,6 +198,11 @@ export interface ControllerDeps {
   readonly queue?: WorkQueueOptions
 }
 
+/** A create the pure controllers left without a uid (they have no randomness), with a fresh one. */
+export function withUid (cmd: ObjectCommand): ObjectCommand {
+  return cmd.op === 'create' && cmd.uid === '' ? { ...cmd, uid: randomUUID() } : cmd
+}
+
 /**
  * Write one reconcile's commands, in parallel (a burst of pods should be),
  * every one awaited before the key is done, so the next reconcile sees
@@ -209,7 +212,7 @@ export interface ControllerDeps {
  * the key back.
  */
 export async function writeAll (write: ControllerDeps['write'], commands: readonly ObjectCommand[], key: string): Promise<void> {
-  const results = await Promise.all(commands.map(async cmd => await write(cmd.op === 'create' && cmd.uid === '' ? { ...cmd, uid: randomUUID() } : cmd)))
+  const results = await Promise.all(commands.map(async cmd => await write(withUid(cmd))))
   const refused = results.flatMap((r, i) => !r.ok && r.reason !== 'NotFound' ? [`${commands[i]!.op} ${commands[i]!.resource}: ${r.reason}: ${r.message}`] : [])
   if (refused.length > 0) throw new Error(`${key}: ${refused.length} of ${commands.length} writes refused: ${refused.join('; ')}`)
 }

@@ -47,7 +47,7 @@ export interface PodStatusSinkCounters {
   readonly received: number
   /** Messages dropped unread: malformed, or not signed by the node they speak for. */
   readonly dropped: number
-  /** Rounds finished. */
+  /** Rounds begun. */
   readonly rounds: number
   /** No round runs and no report waits for one (on a follower: no round runs). */
   readonly idle: boolean
@@ -81,7 +81,6 @@ export function createPodStatusSink (c: PodStatusSinkComponents): PodStatusSink 
   let timer: ReturnType<typeof setInterval> | undefined
   let round: Promise<void> | undefined
   let rounds = 0
-  let finished = 0
   let received = 0
   let dropped = 0
   let stopped = false
@@ -122,10 +121,7 @@ export function createPodStatusSink (c: PodStatusSinkComponents): PodStatusSink 
     if (round !== undefined || stopped) return
     round = flush()
       .catch((err: Error) => { log.warn({ err: err.message }, 'pod status round failed') })
-      .finally(() => {
-        round = undefined
-        finished++
-      })
+      .finally(() => { round = undefined })
   }
 
   const receive = (node: string, epoch: number, seq: number, pods: readonly PodStatusReport[]): void => {
@@ -214,7 +210,7 @@ export function createPodStatusSink (c: PodStatusSinkComponents): PodStatusSink 
       received += msg.pods.length
       receive(msg.node, msg.epoch, msg.seq, msg.pods)
     },
-    counters: () => ({ received, dropped, rounds: finished, idle: round === undefined && (dirty.size === 0 || !c.leading()) }),
+    counters: () => ({ received, dropped, rounds, idle: round === undefined && (dirty.size === 0 || !c.leading()) }),
     start () {
       pubsub.addEventListener('message', onMessage)
       pubsub.subscribe(POD_STATUS_TOPIC)

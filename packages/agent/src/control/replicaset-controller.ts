@@ -33,17 +33,13 @@ export function createReplicaSetController (c: ReplicaSetControllerInit): StoreC
     return after !== undefined ? untilNextAvailableMs(after, list('pods', namespace), Date.parse(c.now())) : undefined
   }
 
-  return storeController({
+  return storeController(c, {
     name: 'replicaset',
-    store: c.store,
     reconcile,
     keys: () => list('replicasets').map(replicaSetKey),
     handlers: {
       replicasets: (_type, rs) => [replicaSetKey(rs)],
       pods: (_type, pod) => replicaSetKeysForPod(pod, list('replicasets', pod.metadata.namespace ?? ''))
-    },
-    active: c.active,
-    log: c.log,
-    ...(c.queue !== undefined ? { queue: c.queue } : {})
+    }
   })
 }
