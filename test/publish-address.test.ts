@@ -6,12 +6,10 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { removeNodeContainers, scratchDir, shoal, type RunResult } from './helpers/agents.ts'
 import { waitFor } from './helpers/wait.ts'
-import { fetchBody, hostnameWebDeployment } from './helpers/cluster.ts'
+import { fetchBody, hostnameWebDeployment, isReadyObject } from './helpers/cluster.ts'
 
 const run = promisify(execFile)
 type Json = any
-
-const isReady = (o: Json): boolean => (o.status?.conditions ?? []).some((c: Json) => c.type === 'Ready' && c.status === 'True')
 
 /**
  * Agents in containers that drive the one Docker engine of their host
@@ -77,7 +75,7 @@ describe('agents in containers sharing one engine (--publish-address)', () => {
     await startAgent(a2, `--join ${a1.ip} --token ${token}`)
     await waitFor('two Ready nodes', async () => {
       const nodes = (await getJson('nodes')).items as Json[]
-      return nodes.length === 2 && nodes.every(isReady)
+      return nodes.length === 2 && nodes.every(isReadyObject)
     }, { timeoutMs: 60_000, intervalMs: 500 })
   })
 
@@ -87,7 +85,7 @@ describe('agents in containers sharing one engine (--publish-address)', () => {
     await sh(['apply', '-f', file])
     const pods = await waitFor('two Ready pods, one per node', async () => {
       const items = (await getJson('pods -l app=web')).items as Json[]
-      return items.length === 2 && items.every(isReady) && new Set(items.map(p => p.spec.nodeName)).size === 2 ? items : false
+      return items.length === 2 && items.every(isReadyObject) && new Set(items.map(p => p.spec.nodeName)).size === 2 ? items : false
     }, { timeoutMs: 90_000, intervalMs: 500 })
     // The agents cannot reach the pods' own addresses (another Docker bridge): each pod's port is published on the gateway.
     for (const p of pods) {

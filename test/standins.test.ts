@@ -6,7 +6,7 @@ import { scratchDir, shoal, type RunResult } from './helpers/agents.ts'
 import { LAB_IMAGES, Lab } from './lab/lab.ts'
 import { containsCIDR, parseCIDR } from '@shoal/core/network/cidr.ts'
 import { waitFor } from './helpers/wait.ts'
-import { fetchBody, hostnameWebDeployment } from './helpers/cluster.ts'
+import { fetchBody, hostnameWebDeployment, isReadyObject } from './helpers/cluster.ts'
 
 type Json = any
 
@@ -18,9 +18,6 @@ type Json = any
  * and process rights.
  */
 const AGENT_CAPS = ['NET_ADMIN', 'NET_RAW', 'SYS_ADMIN', 'SYS_PTRACE', 'SYS_CHROOT', 'CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'SETGID', 'SETUID', 'KILL', 'MKNOD']
-
-
-const isReady = (o: Json): boolean => (o.status?.conditions ?? []).some((c: Json) => c.type === 'Ready' && c.status === 'True')
 
 /**
  * The install path of issue 8 on three stand-in VMs, on the lab (test/lab):
@@ -83,7 +80,7 @@ describe('three stand-in VMs provisioned by install.sh', () => {
     await Promise.all([vm2, vm3].map(async vm => { await install(vm, `--join ${vm1.ip} --token ${token}`) }))
     await waitFor('three Ready nodes', async () => {
       const nodes = (await getJson('nodes')).items as Json[]
-      return nodes.length === 3 && nodes.every(isReady)
+      return nodes.length === 3 && nodes.every(isReadyObject)
     }, { timeoutMs: 60_000, intervalMs: 500 })
     assert.match(await inVM(vm2, 'cat /etc/default/shoal'), new RegExp(`^SHOAL_JOIN=${vm1.ip.replaceAll('.', '\\.')}$`, 'm'))
   })
@@ -94,7 +91,7 @@ describe('three stand-in VMs provisioned by install.sh', () => {
     await sh(['apply', '-f', file])
     const pods = await waitFor('three Ready pods, one per stand-in', async () => {
       const items = (await getJson('pods -l app=web')).items as Json[]
-      return items.length === 3 && items.every(isReady) && new Set(items.map(p => p.spec.nodeName)).size === 3 ? items : false
+      return items.length === 3 && items.every(isReadyObject) && new Set(items.map(p => p.spec.nodeName)).size === 3 ? items : false
     }, { timeoutMs: 90_000, intervalMs: 500 })
     // On the pod network, as on VMs: each pod's IP is in its node's range, not the stand-in's own address.
     const nodes = (await getJson('nodes')).items as Json[]
@@ -118,7 +115,7 @@ describe('three stand-in VMs provisioned by install.sh', () => {
     await lab.kill(vm3.k)
     const moved = await waitFor('three Ready pods on the other two stand-ins', async () => {
       const items = (await getJson('pods -l app=web')).items as Json[]
-      return items.length === 3 && items.every(isReady) && items.every(p => p.spec.nodeName !== vm3.name) ? items : false
+      return items.length === 3 && items.every(isReadyObject) && items.every(p => p.spec.nodeName !== vm3.name) ? items : false
     }, { timeoutMs: 60_000, intervalMs: 500 })
     const names = moved.map(p => p.metadata.name).sort()
     for (const vm of [vm1, vm2]) {

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { closeConnections } from '@shoal/cli/http.ts'
 import { AgentProcess, scratchDir, shoal } from '../helpers/agents.ts'
 import { waitFor } from '../helpers/wait.ts'
-import { fetchBody, hostnameWebDeployment, startCluster } from '../helpers/cluster.ts'
+import { fetchBody, hostnameWebDeployment, isReadyObject, startCluster } from '../helpers/cluster.ts'
 import { benchFailure, percentile } from './stats.ts'
 
 /**
@@ -131,13 +131,11 @@ function sampler (): { stop: () => Promise<void>, seen: Array<{ at: number, node
   return { seen, stop: async () => { going = false; await Promise.all(loops) } }
 }
 
-const isReady = (p: Json): boolean => (p.status?.conditions ?? []).some((c: Json) => c.type === 'Ready' && c.status === 'True')
-
 /** The pods labelled app=`app`, once there are three, all Ready, one on each node. */
 async function threeReadyPods (a: AgentProcess, app: string): Promise<Json[]> {
   return await waitFor(`three Ready ${app} pods, one per node`, async () => {
     const items = (await a.getJson(`/api/v1/namespaces/default/pods?labelSelector=app%3D${app}`)).items as Json[]
-    return items.length === 3 && items.every(isReady) && new Set(items.map(p => p.spec.nodeName)).size === 3 ? items : false
+    return items.length === 3 && items.every(isReadyObject) && new Set(items.map(p => p.spec.nodeName)).size === 3 ? items : false
   }, { timeoutMs: 60_000, intervalMs: 200 })
 }
 
@@ -214,7 +212,7 @@ export async function servicesBench (): Promise<string[]> {
       let apiNotReady = 0
       await waitFor('the API shows it not Ready', async () => {
         const p = (await pods()).find(x => x.metadata.name === name)
-        if (p !== undefined && !isReady(p)) { apiNotReady = epochNow(); return true }
+        if (p !== undefined && !isReadyObject(p)) { apiNotReady = epochNow(); return true }
         return false
       }, { timeoutMs: 10_000, intervalMs: 10 })
       // Out of rotation on a node: the last answer from the victim through it, once 1 s has passed without one.
@@ -229,7 +227,7 @@ export async function servicesBench (): Promise<string[]> {
       let apiReady = 0
       await waitFor('the API shows it Ready', async () => {
         const p = (await pods()).find(x => x.metadata.name === name)
-        if (p !== undefined && isReady(p)) { apiReady = epochNow(); return true }
+        if (p !== undefined && isReadyObject(p)) { apiReady = epochNow(); return true }
         return false
       }, { timeoutMs: 10_000, intervalMs: 10 })
       await waitFor('every node sending it traffic again', async () => IPS.every(ip => s.seen.some(x => x.node === ip && x.pod === name && x.at > apiReady)), { timeoutMs: 10_000, intervalMs: 10 })

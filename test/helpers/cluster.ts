@@ -49,6 +49,9 @@ export function hostnameWebDeployment (replicas: number, readinessProbe: Record<
   }
 }
 
+/** A Node or pod whose Ready condition is True. */
+export const isReadyObject = (o: any): boolean => (o.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True')
+
 /** One GET of `/` without keep-alive: the body (trimmed) of a 200, else undefined. */
 export async function fetchBody (host: string, port: number, timeoutMs = 3000): Promise<string | undefined> {
   return await new Promise(resolve => {
