@@ -25,7 +25,7 @@ function startShoal (args: readonly string[], opts: { input?: string, env?: Node
   let stderr = ''
   child.stdout!.on('data', (c: Buffer) => { stdout += c.toString() })
   child.stderr!.on('data', (c: Buffer) => { stderr += c.toString() })
-  child.stdin!.end(opts.input ?? '')
+  child.stdin!.on('error', () => {}).end(opts.input ?? '') // a command that exits unread: its status tells
   const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
   const done = once(child, 'exit').then(([code]) => {
     clearTimeout(timer)

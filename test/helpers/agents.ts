@@ -28,7 +28,7 @@ export const API_ONLY: readonly string[] = ['--controllers', 'nodes']
 /** Run one `shoal` command to completion. */
 export async function shoal (args: readonly string[], opts: { env?: NodeJS.ProcessEnv, timeoutMs?: number, input?: string } = {}): Promise<RunResult> {
   const child = spawn(process.execPath, [SHOAL_BIN, ...args], { env: { ...process.env, ...opts.env }, stdio: [opts.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'] })
-  if (opts.input !== undefined) child.stdin!.end(opts.input)
+  if (opts.input !== undefined) child.stdin!.on('error', () => {}).end(opts.input) // a command that exits unread: its status tells
   let stdout = ''
   let stderr = ''
   child.stdout!.on('data', (c: Buffer) => { stdout += c.toString() })

@@ -15,7 +15,7 @@ export interface ExecOptions {
 /** Run a command to completion and collect its output; never throws for a non-zero exit. */
 export async function exec (cmd: string, args: readonly string[], opts: ExecOptions = {}): Promise<RunResult> {
   const child = spawn(cmd, args, { env: opts.env ?? process.env, stdio: [opts.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'] })
-  if (opts.input !== undefined) child.stdin!.end(opts.input)
+  if (opts.input !== undefined) child.stdin!.on('error', () => {}).end(opts.input) // a command that exits unread: its status tells
   let stdout = ''
   let stderr = ''
   child.stdout!.on('data', (c: Buffer) => { stdout += c.toString() })

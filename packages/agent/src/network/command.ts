@@ -30,5 +30,11 @@ export const runCommand: CommandRunner = async (command, args, input) => await n
     if (code === 0) resolve(stdout)
     else reject(new NetworkCommandError([command, ...args].join(' '), stderr))
   })
-  if (input !== undefined) child.stdin!.end(input)
+  if (input !== undefined) {
+    // A command that exits before reading all its input (a failed `ip -batch`,
+    // an `nsenter` whose namespace is gone) closes the pipe: the write's EPIPE
+    // is not the failure to report, its exit status and stderr are.
+    child.stdin!.on('error', () => {})
+    child.stdin!.end(input)
+  }
 })
