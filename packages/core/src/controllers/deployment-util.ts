@@ -5,7 +5,8 @@ import { intOf, isRecord, timeOf, type Rec } from './common.ts'
 /**
  * The pieces of Kubernetes' `pkg/controller/deployment/util` the deployment
  * controller is built from: the pod-template hash, maxSurge/maxUnavailable
- * fenceposts, revision annotations, ReplicaSet orderings and conditions.
+ * fenceposts, revision annotations, ReplicaSet orderings and sizes, and
+ * conditions.
  */
 
 export const POD_TEMPLATE_HASH = 'pod-template-hash'
@@ -34,7 +35,19 @@ export interface DeploymentSpecView {
   readonly template?: Rec
 }
 
+export interface DeploymentStatusView {
+  readonly observedGeneration?: number
+  readonly replicas?: number
+  readonly updatedReplicas?: number
+  readonly readyReplicas?: number
+  readonly availableReplicas?: number
+  readonly unavailableReplicas?: number
+  readonly collisionCount?: number
+  readonly conditions?: readonly DeploymentCondition[]
+}
+
 export const deploymentSpecOf = (d: KubeObject): DeploymentSpecView => (isRecord(d.spec) ? d.spec : {}) as DeploymentSpecView
+export const deploymentStatusOf = (d: KubeObject): DeploymentStatusView => (isRecord(d.status) ? d.status : {}) as DeploymentStatusView
 export const replicasOf = (o: KubeObject): number => intOf((isRecord(o.spec) ? o.spec : {}).replicas, 1)
 
 interface RsStatusView { readonly replicas?: number, readonly readyReplicas?: number, readonly availableReplicas?: number, readonly observedGeneration?: number }
@@ -145,6 +158,18 @@ export function revisionOf (rs: KubeObject): number {
 /** Ascending revision, ties by creation (ReplicaSetsByRevision). */
 export const byRevision = (a: KubeObject, b: KubeObject): number => revisionOf(a) - revisionOf(b) || byCreation(a, b)
 
+/** The new ReplicaSet, which may not exist yet, as a list of zero or one. */
+export const opt = (rs: KubeObject | undefined): KubeObject[] => rs === undefined ? [] : [rs]
+
+/** FindActiveOrLatest: the only ReplicaSet with replicas, or, with none, the new one or the newest old one. */
+export function findActiveOrLatest (newRS: KubeObject | undefined, olds: readonly KubeObject[]): KubeObject | undefined {
+  if (newRS === undefined && olds.length === 0) return undefined
+  const newestFirst = [...olds].sort((a, b) => byCreation(b, a))
+  const active = activeOnly([...newestFirst, ...opt(newRS)])
+  if (active.length === 0) return newRS ?? newestFirst[0]
+  return active.length === 1 ? active[0] : undefined
+}
+
 // ---------------------------------------------------------------- annotations
 
 function annotationInt (rs: KubeObject, key: string): number | undefined {
@@ -186,6 +211,26 @@ export function newReplicaSetAnnotations (d: KubeObject, current: Readonly<Recor
     }
   }
   return exists ? out : replicasAnnotations(out, d)
+}
+
+// ---------------------------------------------------------------- sizes
+
+/** IsSaturated: the new ReplicaSet is made for, sized to and fully available at the Deployment's replicas. */
+export function isSaturated (d: KubeObject, rs: KubeObject | undefined): boolean {
+  const replicas = replicasOf(d)
+  return rs !== undefined && desiredReplicasAnnotation(rs) === replicas && replicasOf(rs) === replicas &&
+    intOf(rsStatusOf(rs).availableReplicas, 0) === replicas
+}
+
+/** How big the new ReplicaSet may be now (NewRSNewReplicas): Recreate all at once, RollingUpdate within maxSurge. */
+export function newRSNewReplicas (d: KubeObject, all: readonly KubeObject[], newRS: KubeObject): number {
+  const replicas = replicasOf(d)
+  if (!isRollingUpdate(d)) return replicas
+  const current = sumSpec(all)
+  const maxTotal = replicas + maxSurge(d)
+  if (current >= maxTotal) return replicasOf(newRS)
+  const up = Math.min(maxTotal - current, Math.max(0, replicas - replicasOf(newRS)))
+  return replicasOf(newRS) + up
 }
 
 // ---------------------------------------------------------------- conditions
