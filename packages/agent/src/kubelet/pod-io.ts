@@ -27,10 +27,11 @@ export interface PodExecOptions {
 }
 
 /**
- * Logs and exec of the pods a kubelet runs. The local kubelet implements it;
- * `remotePodIO` (remote.ts) gives the same interface for a pod on another
- * agent, over libp2p. Refusals are ShoalErrors, whose reason and code become
- * the HTTP Status (see the helpers below for Kubernetes' wording).
+ * Logs and exec of the pods a kubelet runs. The local kubelet implements it
+ * (pod-io-local.ts); `remotePodIO` (remote.ts) gives the same interface for
+ * a pod on another agent, over libp2p. Refusals are ShoalErrors, whose
+ * reason and code become the HTTP Status (see the helpers below for
+ * Kubernetes' wording).
  */
 export interface PodIO {
   logs: (namespace: string, pod: string, opts: PodLogOptions) => Promise<Readable>
