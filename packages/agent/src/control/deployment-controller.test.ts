@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto'
 import { after, beforeEach, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { ObjectStore, type KubeObject, type ObjectCommand, type Result } from '@shoal/core'
 import { waitFor } from '@shoal/core/testing/wait.ts'
+import { withProposerFields } from '@shoal/core/store/proposer.ts'
 import { createSilentLogger } from '../log.ts'
 import { createDeploymentController } from './deployment-controller.ts'
 import { createReplicaSetController } from './replicaset-controller.ts'
@@ -38,7 +40,7 @@ describe('the deployment controller on a work queue', () => {
     for (const c of controllers) await c.stop()
     store = new ObjectStore()
     index = 0
-    const common = { store: () => store, write: async (cmd: ObjectCommand) => apply(cmd), active: () => true, now: () => rfc3339(), eventName: (o: string) => `${o}.${++names}`, log: createSilentLogger(), queue: { baseDelayMs: 5, maxDelayMs: 50 } }
+    const common = { store: () => store, write: async (cmd: ObjectCommand) => apply(withProposerFields(cmd, { now: rfc3339(), uid: randomUUID })), active: () => true, now: () => rfc3339(), eventName: (o: string) => `${o}.${++names}`, log: createSilentLogger(), queue: { baseDelayMs: 5, maxDelayMs: 50 } }
     controllers = [createDeploymentController(common), createReplicaSetController({ ...common, podNameSuffix: () => String(++names).padStart(5, 'x') })]
     for (const c of controllers) c.start()
   })

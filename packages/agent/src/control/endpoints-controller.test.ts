@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto'
 import { after, beforeEach, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { ObjectStore, type KubeObject, type ObjectCommand, type Result } from '@shoal/core'
 import { waitFor } from '@shoal/core/testing/wait.ts'
+import { withProposerFields } from '@shoal/core/store/proposer.ts'
 import { createSilentLogger } from '../log.ts'
 import { createEndpointsController } from './endpoints-controller.ts'
 import type { StoreController } from './keyed.ts'
@@ -30,7 +32,7 @@ class Replica {
       return { ok: false, reason: 'Conflict', code: 409, message: 'the object has been modified' }
     }
     this.writes.push(cmd)
-    return this.apply(cmd)
+    return this.apply(withProposerFields(cmd, { now: NOW, uid: randomUUID }))
   }
 
   service (name: string, app: string, namespace = 'default'): void {

@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto'
 import { after, beforeEach, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { ObjectStore, type KubeObject, type ObjectCommand, type Result } from '@shoal/core'
 import { waitFor } from '@shoal/core/testing/wait.ts'
+import { withProposerFields } from '@shoal/core/store/proposer.ts'
 import { createSilentLogger } from '../log.ts'
 import { createReplicaSetController } from './replicaset-controller.ts'
 import type { StoreController } from './keyed.ts'
@@ -29,7 +31,7 @@ class Replica {
       this.refusals--
       return { ok: false, reason: 'Conflict', code: 409, message: 'refused for the test' }
     }
-    return this.apply(cmd)
+    return this.apply(withProposerFields(cmd, { now: rfc3339(), uid: randomUUID }))
   }
 
   replicaSet (name: string, replicas: number, minReadySeconds = 0): void {

@@ -1,10 +1,12 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
+import { randomUUID } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ObjectStore, type Member } from '@shoal/core'
 import type { EngineImage } from '@shoal/core/images/inventory.ts'
+import { withProposerFields } from '@shoal/core/store/proposer.ts'
 import type { Command, Result } from '@shoal/core/store/types.ts'
 import { createSilentLogger } from '../log.ts'
 import type { MeshNode } from '../mesh/mesh.ts'
@@ -59,7 +61,8 @@ function setup (opts: { holders: string[], members: Member[], engine?: EngineIma
     },
     imageStore: { size: async id => engine.find(i => i.id === id)?.sizeBytes } as ImageStore,
     store: () => store,
-    write: async cmd => apply(cmd),
+    // As ReplicatedStore.write does: the proposer chooses a create's uid.
+    write: async cmd => apply(withProposerFields(cmd, { now: T, uid: randomUUID })),
     members: () => opts.members,
     tmpDir: dir,
     log: createSilentLogger(),

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import { rmSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -166,7 +166,7 @@ export function createClusterImages (c: ClusterImagesComponents): ClusterImages 
     const object = imageRecordObject(r)
     const result = await c.write(exists
       ? { op: 'update', resource: IMAGE_RECORDS.resource, object, now: now() }
-      : { op: 'create', resource: IMAGE_RECORDS.resource, object, uid: randomUUID(), now: now() }) as { ok?: boolean, reason?: string, code?: number, message?: string } | undefined
+      : { op: 'create', resource: IMAGE_RECORDS.resource, object, uid: '', now: now() }) as { ok?: boolean, reason?: string, code?: number, message?: string } | undefined
     if (result?.ok === false) throw new ShoalError(result.reason ?? 'InternalError', result.code ?? 500, `could not record image ${r.image}: ${result.message ?? 'the store refused'}`)
   }
 

@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import type { BatchResult, Command, KubeObject, Result } from '@shoal/core'
 import type { KubeletEvent } from '@shoal/core/kubelet/index.ts'
 import { eventCommand } from '@shoal/core/controllers/common.ts'
@@ -73,7 +73,6 @@ export function createEventRecorder (c: { node: string, write: EventWriter, now:
         component: 'kubelet',
         host: c.node,
         now: time(now),
-        uid: randomUUID(),
         ...(event.containerName !== undefined && event.containerName !== '' ? { fieldPath: `spec.containers{${event.containerName}}` } : {})
       })))
     },

@@ -1,5 +1,5 @@
 import { createServer, connect, type Server, type Socket } from 'node:net'
-import { randomBytes, randomUUID } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import type { KubeObject, ObjectStore } from '@shoal/core'
 import type { ProxyHealth } from '@shoal/core/members/types.ts'
 import { backendsFor, listenersFor, publishedTarget, Rotation, type Backend, type Listener } from '@shoal/core/proxy/plan.ts'
@@ -121,7 +121,7 @@ export function createServiceProxy (c: ProxyComponents): ServiceProxy {
     if (svc === undefined) return
     const at = new Date(now()).toISOString().replace(/\.\d+Z$/, 'Z')
     const involved = { ...svc, metadata: { name, namespace, uid: svc.metadata.uid } } as KubeObject
-    c.writeEvent(eventCommand({ name: `${name}.${randomBytes(8).toString('hex')}`, involved, reason: 'FailedToListen', message: `node ${c.node}: ${message}`, type: 'Warning', component: 'shoal-proxy', host: c.node, now: at, uid: randomUUID() }))
+    c.writeEvent(eventCommand({ name: `${name}.${randomBytes(8).toString('hex')}`, involved, reason: 'FailedToListen', message: `node ${c.node}: ${message}`, type: 'Warning', component: 'shoal-proxy', host: c.node, now: at }))
       .catch((err: Error) => { c.log.debug({ err: err.message }, 'could not record a proxy event') })
   }
 

@@ -177,7 +177,7 @@ export async function createRaftService (c: RaftServiceComponents, init: RaftSer
     ]
     for (const { resource, object } of initial) {
       if (store.local.get(resource, '', object.metadata.name) !== undefined) continue
-      await store.write({ op: 'create', resource, uid: crypto.randomUUID(), now, object })
+      await store.write({ op: 'create', resource, uid: '', now, object })
     }
     wroteConfig = true
   }

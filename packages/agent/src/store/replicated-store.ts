@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto'
+import { withProposerFields } from '@shoal/core/store/proposer.ts'
 import type { PeerId } from '@libp2p/interface'
 import { ShoalError, type BatchResult, type Command, type ObjectStore, type Result } from '@shoal/core'
 import type { NodeId } from '@shoal/core/raft/index.ts'
@@ -35,7 +37,7 @@ export interface ReplicatedStore {
   stop: () => Promise<void>
   /** The local replica: reads are served from it. */
   readonly local: ObjectStore
-  /** Commit `cmd` through the leader; resolves with its result once applied here. */
+  /** Commit `cmd` through the leader, a create's uid and a write's time chosen here where it has none (store/proposer.ts); resolves with its result once applied here. */
   write: (cmd: Command, opts?: { timeoutMs?: number }) => Promise<Result | BatchResult>
   /** Wait until this replica has everything the leader had committed when called: a linearizable read follows. */
   barrier: (opts?: { timeoutMs?: number }) => Promise<void>
@@ -89,7 +91,8 @@ export function createReplicatedStore (c: ReplicatedStoreComponents): Replicated
 
     async write (cmd, opts = {}) {
       const deadline = Date.now() + (opts.timeoutMs ?? WRITE_TIMEOUT_MS)
-      const data = JSON.stringify(cmd)
+      // Chosen here, once, for every replica: whoever wrote the command left them empty.
+      const data = JSON.stringify(withProposerFields(cmd, { now: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), uid: randomUUID }))
       for (;;) {
         const at = await viaLeader({ kind: 'propose', data }, deadline)
         try {
