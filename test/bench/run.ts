@@ -15,7 +15,8 @@ const benches: Record<string, () => Promise<string | string[]>> = {
   services: async () => await (await import('./services.bench.ts')).servicesBench(),
   network: async () => await (await import('./network.bench.ts')).networkBench(),
   images: async () => await (await import('./images.bench.ts')).imagesBench(),
-  cli: async () => await (await import('./cli.bench.ts')).cliBench()
+  cli: async () => await (await import('./cli.bench.ts')).cliBench(),
+  scale: async () => await (await import('./scale.bench.ts')).scaleBench()
 }
 
 const wanted = process.argv.slice(2)

@@ -1,9 +1,8 @@
 import { availableParallelism, totalmem } from 'node:os'
 import { connect } from 'node:net'
 import { join as joinPath, resolve as resolvePath } from 'node:path'
-import { randomUUID } from 'node:crypto'
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { MemberInfo } from '@shoal/core'
+import type { Command, MemberInfo } from '@shoal/core'
 import { resolveAgentConfig, defaultDataDir, userKubeconfigPath, formatHostPort, type AgentConfig, type AgentInit } from './config.ts'
 import { DataDir, type KnownPeer } from './data-dir.ts'
 import { decodeToken, newCluster, type ClusterSecret } from './cluster/token.ts'
@@ -17,6 +16,7 @@ import { createRaftService, removeRaftData, type RaftService } from './raft/serv
 import { createControlPlane, type ControlPlane } from './control/control-plane.ts'
 import { createPodStatusSink, type PodStatusSink } from './control/pod-status.ts'
 import { createDockerRuntime } from './kubelet/docker.ts'
+import { createHollowRuntime } from './kubelet/hollow.ts'
 import { createKubelet, type Kubelet } from './kubelet/kubelet.ts'
 import { createStatusReporter, type StatusReporter } from './kubelet/status-reporter.ts'
 import { podIOResolver, servePodIO, type PodIOServer } from './kubelet/remote.ts'
@@ -121,7 +121,7 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
   const api = `${formatHostPort(config.advertise, config.apiPort)}`
   const tlsNames = servingNames({ advertise: config.advertise, bind: config.bind, name: config.name })
   const selfInfo = (mesh: Mesh): MemberInfo => ({
-    name: config.name, peerId, addrs: mesh.addrs, api, capacity: { cpus: availableParallelism(), memoryBytes: totalmem() }, version: VERSION
+    name: config.name, peerId, addrs: mesh.addrs, api, capacity: { cpus: availableParallelism(), memoryBytes: totalmem(), pods: config.maxPods }, version: VERSION
   })
 
   let session: Session | undefined
@@ -219,7 +219,9 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
         }
       }
     }
-    const runtime = createDockerRuntime({ node: config.name, socketPath: config.dockerSocket, log: kubeletLog, ...(podNetwork !== undefined ? { network: podNetwork } : {}) })
+    const runtime = config.runtime === 'hollow'
+      ? createHollowRuntime({ node: config.name })
+      : createDockerRuntime({ node: config.name, socketPath: config.dockerSocket, log: kubeletLog, ...(podNetwork !== undefined ? { network: podNetwork } : {}) })
     const imageStore = archiveCache(dockerImageStore(new Docker({ socketPath: config.dockerSocket })), joinPath(config.dataDir, 'image-archives'), IMAGE_ARCHIVE_BYTES, log.child({ module: 'images' }))
     const images = createClusterImages({
       node: config.name,
@@ -239,7 +241,7 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
       hostIP: config.advertise,
       ...(config.publishAddress !== undefined ? { publishIP: config.publishAddress } : {}),
       podsDir: joinPath(config.dataDir, 'pods'),
-      capacity: { cpuMilli: availableParallelism() * 1000, memoryBytes: totalmem() },
+      capacity: { cpuMilli: availableParallelism() * 1000, memoryBytes: totalmem(), pods: config.maxPods },
       store: () => store.local,
       writeEvent: async cmd => await store.write(cmd),
       runtime,
@@ -371,14 +373,18 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
       if (session === undefined) throw new ConflictError('the agent is not running')
       return session.raft.status()
     },
+    controllers: () => {
+      if (session === undefined) throw new ConflictError('the agent is not running')
+      return { kind: 'ControllerCounters', apiVersion: 'shoal/v1', leading: session.raft.status().role === 'leader', controllers: session.control.counters() }
+    },
     write: async (cmd) => {
       if (session === undefined) throw new ConflictError('the agent is not running')
-      const result = await session.raft.store.write(withProposerFields(cmd))
+      const result = await session.raft.store.write(cmd as Command)
       return result.ok ? result : { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', ...result }
     },
     writeRaw: async (cmd) => {
       if (session === undefined) throw new ConflictError('the agent is not running')
-      return await session.raft.store.write(withProposerFields(cmd))
+      return await session.raft.store.write(cmd as Command)
     },
     store: () => {
       if (session === undefined) throw new ConflictError('the agent is not running')
@@ -484,20 +490,6 @@ export function kubeconfigFor (cluster: ClusterSecret, server: string, credentia
     `    token: ${credentials.token}`,
     ''
   ].join('\n')
-}
-
-/** A create needs a uid and a time chosen once, by the proposer, so every replica stores the same. */
-function withProposerFields (cmd: unknown): never {
-  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z')
-  const fill = (c: unknown): unknown => {
-    if (typeof c !== 'object' || c === null) return c
-    const o = c as Record<string, unknown>
-    if (o.op === 'create') return { ...o, uid: typeof o.uid === 'string' && o.uid !== '' ? o.uid : randomUUID(), now: typeof o.now === 'string' && o.now !== '' ? o.now : now }
-    if (o.op === 'update' || o.op === 'patch') return { ...o, now: typeof o.now === 'string' && o.now !== '' ? o.now : now }
-    if (o.op === 'batch' && Array.isArray(o.commands)) return { ...o, commands: o.commands.map(fill) }
-    return c
-  }
-  return fill(cmd) as never
 }
 
 /** True if an agent answers on the control socket: the data dir is in use. */

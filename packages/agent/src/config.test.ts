@@ -31,6 +31,9 @@ describe('resolveAgentConfig', () => {
     assert.deepEqual(resolveAgentConfig({ ...base, controllers: 'nodes' }).controllers, ['nodes'])
     assert.throws(() => resolveAgentConfig({ ...base, controllers: 'nodes,sheduler' }), (err: Error & { problems?: string[] }) => err.problems?.some(p => p.startsWith('--controllers: unknown controller "sheduler"')) === true)
     assert.throws(() => resolveAgentConfig({ ...base, backoffInitialMs: 5000, backoffMaxMs: 1000 }), (err: Error & { problems?: string[] }) => err.problems?.some(p => p.startsWith('--backoff-max-ms')) === true)
+    assert.equal(resolveAgentConfig({ ...base, maxPods: 300 }).maxPods, 300)
+    for (const maxPods of [0, 2.5, 10_001]) assert.throws(() => resolveAgentConfig({ ...base, maxPods }), (err: Error & { problems?: string[] }) => err.problems?.some(p => p.startsWith('--max-pods must be a whole number from 1 to 10000')) === true)
+    assert.throws(() => resolveAgentConfig({ ...base, runtime: 'podman' }), (err: Error & { problems?: string[] }) => err.problems?.some(p => p === '--runtime must be docker or hollow, got "podman"') === true)
   })
 
   it('fills the documented defaults', () => {

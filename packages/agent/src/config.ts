@@ -43,8 +43,16 @@ export interface AgentConfig {
   /** The kubelet's crash-loop backoff: first delay and cap, ms (Kubernetes: 10 s doubling to 5 min). */
   readonly backoffInitialMs: number
   readonly backoffMaxMs: number
+  /** The most pods this node runs (--max-pods, the kubelet's): its Node's pods capacity, which the scheduler and admission count. */
+  readonly maxPods: number
   /** The Docker engine's socket. */
   readonly dockerSocket: string
+  /**
+   * What runs the pods (--runtime): `docker`, the engine at dockerSocket, or
+   * `hollow`, a simulated engine that runs nothing (kubelet/hollow.ts), for
+   * the scale benchmark only.
+   */
+  readonly runtime: RuntimeMode
   /**
    * Where the engine publishes pods' ports (--publish-address), only when
    * that is not the advertised address: the agent runs in a container and
@@ -70,6 +78,10 @@ export interface AgentConfig {
 
 export const POD_NETWORK_MODES = ['shoal', 'docker'] as const
 export type PodNetworkMode = typeof POD_NETWORK_MODES[number]
+export const RUNTIME_MODES = ['docker', 'hollow'] as const
+/** The highest --max-pods taken: what membership's wire format accepts (core/members/wire.ts). */
+export const MAX_PODS_LIMIT = 10_000
+export type RuntimeMode = typeof RUNTIME_MODES[number]
 
 /** The leader's loops, by the names `--controllers` takes. */
 export const CONTROLLERS = ['nodes', 'nodelifecycle', 'garbagecollector', 'deployment', 'replicaset', 'scheduler', 'endpoint', 'service'] as const
@@ -99,7 +111,7 @@ export function parseControllers (spec: string, problems: string[]): ControllerN
   return CONTROLLERS.filter(c => on.has(c))
 }
 
-export type AgentInit = Partial<Omit<AgentConfig, 'members' | 'controllers' | 'podNetwork'>> & { podNetwork?: PodNetworkMode | 'auto', members?: Partial<MembersConfig>, controllers?: string | readonly ControllerName[] }
+export type AgentInit = Partial<Omit<AgentConfig, 'members' | 'controllers' | 'podNetwork' | 'runtime'>> & { podNetwork?: PodNetworkMode | 'auto', runtime?: string, members?: Partial<MembersConfig>, controllers?: string | readonly ControllerName[] }
 
 /** The first non-internal IPv4 address of this machine, else loopback. */
 export function defaultAdvertise (bind: string): string {
@@ -222,6 +234,8 @@ export function resolveAgentConfig (init: AgentInit = {}, host: HostInfo = REAL_
   const backoffMaxMs = init.backoffMaxMs ?? AGENT_DEFAULTS.backoffMaxMs
   if (!Number.isInteger(backoffInitialMs) || backoffInitialMs < 1) problems.push(`--backoff-initial-ms must be a positive number of ms, got ${String(backoffInitialMs)}`)
   if (!Number.isInteger(backoffMaxMs) || backoffMaxMs < backoffInitialMs) problems.push(`--backoff-max-ms must be a number of ms no less than --backoff-initial-ms, got ${String(backoffMaxMs)}`)
+  const maxPods = init.maxPods ?? AGENT_DEFAULTS.maxPods
+  if (!Number.isInteger(maxPods) || maxPods < 1 || maxPods > MAX_PODS_LIMIT) problems.push(`--max-pods must be a whole number from 1 to ${MAX_PODS_LIMIT}, got ${String(maxPods)}`)
   const podEvictionTimeoutMs = init.podEvictionTimeoutMs ?? AGENT_DEFAULTS.podEvictionTimeoutMs
   if (!Number.isInteger(podEvictionTimeoutMs) || podEvictionTimeoutMs < 0) problems.push(`--pod-eviction-timeout-ms must be a non-negative number of ms, got ${String(podEvictionTimeoutMs)}`)
   const joinRetryMs = init.joinRetryMs ?? AGENT_DEFAULTS.joinRetryMs
@@ -240,7 +254,13 @@ export function resolveAgentConfig (init: AgentInit = {}, host: HostInfo = REAL_
   if (!(NETWORK_BACKENDS as readonly string[]).includes(networkBackend)) problems.push(`--network-backend must be ${NETWORK_BACKENDS.join(', ')}, got ${JSON.stringify(networkBackend)}`)
   const dockerSocket = init.dockerSocket ?? AGENT_DEFAULTS.dockerSocket
   if (dockerSocket === '') problems.push('--docker-socket must be a path')
+  const runtimeGiven = init.runtime ?? AGENT_DEFAULTS.runtime
+  const runtime: RuntimeMode = (RUNTIME_MODES as readonly string[]).includes(runtimeGiven) ? runtimeGiven as RuntimeMode : 'docker'
+  if (runtime !== runtimeGiven) problems.push(`--runtime must be ${RUNTIME_MODES.join(' or ')}, got ${JSON.stringify(runtimeGiven)}`)
+  if (runtime === 'hollow' && podNetworkGiven === 'shoal') problems.push('--runtime=hollow runs no pods on a network: drop --pod-network=shoal')
+  // A hollow runtime's pods have no network to make: they never get the pod network's bridge and rules.
+  if (runtime === 'hollow') podNetwork = 'docker'
   if (problems.length > 0 || members === undefined) throw new InvalidConfigError(problems)
-  return Object.freeze({ dataDir: init.dataDir ?? defaultDataDir(), name, bind, advertise, port, apiPort, join: init.join, token: init.token, joinRetryMs, members, voters, clusterCIDR, nodeCIDRMaskSize, raftTickMs, voterGraceMs, backoffInitialMs, backoffMaxMs, dockerSocket, ...(publishAddress !== undefined ? { publishAddress } : {}), podNetwork, networkBackend, podEvictionTimeoutMs, controllers })
+  return Object.freeze({ dataDir: init.dataDir ?? defaultDataDir(), name, bind, advertise, port, apiPort, join: init.join, token: init.token, joinRetryMs, members, voters, clusterCIDR, nodeCIDRMaskSize, raftTickMs, voterGraceMs, backoffInitialMs, backoffMaxMs, maxPods, dockerSocket, runtime, ...(publishAddress !== undefined ? { publishAddress } : {}), podNetwork, networkBackend, podEvictionTimeoutMs, controllers })
 }
 

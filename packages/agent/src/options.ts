@@ -24,10 +24,12 @@ export const AGENT_DEFAULTS = Object.freeze({
   voterGraceMs: 2000,
   backoffInitialMs: 10_000,
   backoffMaxMs: 300_000,
+  maxPods: 110,
   podNetwork: 'auto',
   networkBackend: 'auto',
   podEvictionTimeoutMs: 3000,
   dockerSocket: '/var/run/docker.sock',
+  runtime: 'docker',
   controllers: '*',
   logLevel: 'info'
 })
@@ -68,6 +70,7 @@ export const AGENT_OPTIONS: readonly AgentOption[] = [
   { flag: 'raft-tick-ms', arg: '<ms>', type: 'number', key: 'raftTickMs', help: 'Raft tick: elections after 10-20 silent ticks, leader heartbeat every 2 ticks', default: AGENT_DEFAULTS.raftTickMs },
   { flag: 'voter-grace-ms', arg: '<ms>', type: 'number', key: 'voterGraceMs', help: 'a voter down this long is replaced by a learner', default: AGENT_DEFAULTS.voterGraceMs },
   { flag: 'backoff-initial-ms', arg: '<ms>', type: 'number', key: 'backoffInitialMs', help: 'first delay before a crashed container restarts, doubling each time', default: AGENT_DEFAULTS.backoffInitialMs },
+  { flag: 'max-pods', arg: '<n>', type: 'number', key: 'maxPods', help: 'the most pods this node runs: its Node\'s pods capacity', default: AGENT_DEFAULTS.maxPods },
   { flag: 'backoff-max-ms', arg: '<ms>', type: 'number', key: 'backoffMaxMs', help: 'longest delay before a crashed container restarts', default: AGENT_DEFAULTS.backoffMaxMs },
   { flag: 'controllers', arg: '<list>', type: 'string', key: 'controllers', help: 'the leader\'s loops to run: * or a list of nodes, nodelifecycle, garbagecollector, deployment, replicaset, scheduler, endpoint, service; -NAME leaves one out', default: AGENT_DEFAULTS.controllers },
   { flag: 'publish-address', arg: '<ip>', type: 'string', key: 'publishAddress', help: 'where the Docker engine publishes pods\' ports, when not on the advertised address: an agent in a container using the host\'s engine' },
@@ -75,6 +78,7 @@ export const AGENT_OPTIONS: readonly AgentOption[] = [
   { flag: 'network-backend', arg: '<backend>', type: 'string', key: 'networkBackend', help: 'how other nodes\' pods are reached: host-gw (routes via node addresses on a shared link), vxlan (a kernel VXLAN overlay), auto (host-gw on a shared link, VXLAN beyond)', default: AGENT_DEFAULTS.networkBackend },
   { flag: 'pod-eviction-timeout-ms', arg: '<ms>', type: 'number', key: 'podEvictionTimeoutMs', help: 'a node not Ready this long has its pods replaced elsewhere', default: AGENT_DEFAULTS.podEvictionTimeoutMs },
   { flag: 'docker-socket', arg: '<path>', type: 'string', key: 'dockerSocket', help: 'the Docker engine that runs this node\'s pods', default: AGENT_DEFAULTS.dockerSocket },
+  { flag: 'runtime', arg: '<runtime>', type: 'string', key: 'runtime', help: 'docker: pods run in the Docker engine; hollow: a simulated engine that runs nothing, for benchmarks and tests of the control plane', default: AGENT_DEFAULTS.runtime },
   { flag: 'log-level', arg: '<level>', type: 'string', key: 'logLevel', help: 'trace, debug, info, warn or error', default: AGENT_DEFAULTS.logLevel }
 ]
 

@@ -23,6 +23,8 @@ export interface ApiBackend {
   leave: () => Promise<void>
   /** Raft status of this agent. */
   raft: () => unknown
+  /** The control plane's work-queue counters on this agent (they move only while it leads). */
+  controllers?: () => unknown
   /** Commit a store command; resolves with its result once applied here. */
   write: (cmd: unknown) => Promise<unknown>
   /** The local replica, for the Kubernetes read API. */
@@ -101,6 +103,10 @@ export function createApiServer (backend: ApiBackend, init: ApiInit, log: Logger
     'GET /api/shoal/v1/info': () => backend.info(),
     'GET /api/shoal/v1/members': () => ({ kind: 'MemberList', apiVersion: 'shoal/v1', items: backend.members() }),
     'GET /api/shoal/v1/raft': () => backend.raft(),
+    'GET /api/shoal/v1/controllers': () => {
+      if (backend.controllers === undefined) throw new ShoalError('NotFound', 404, 'this agent has no control plane')
+      return backend.controllers()
+    },
     // The raw replicated store, for tools and tests; the Kubernetes API is built on top of it.
     'POST /api/shoal/v1/store': async (_req, body) => await backend.write(body),
     'GET /api/shoal/v1/store/:resource': async (_req, _body, p, q) => await backend.read(p.resource!, q.get('namespace') ?? '', undefined, q.has('consistent')),

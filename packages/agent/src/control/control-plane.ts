@@ -1,19 +1,21 @@
-import { randomBytes, randomUUID } from 'node:crypto'
-import type { BatchResult, KubeObject, Member, ObjectCommand, ObjectStore, Result } from '@shoal/core'
+import { randomBytes } from 'node:crypto'
+import type { BatchResult, Member, ObjectCommand, ObjectStore, Result } from '@shoal/core'
 import { reconcileNodes } from '@shoal/core/controllers/nodes.ts'
 import { CLUSTER_CONFIG } from '@shoal/core/store/pod-cidrs.ts'
-import { reconcileNodeLifecycle } from '@shoal/core/controllers/node-lifecycle.ts'
-import { collectGarbage, GC_KINDS } from '@shoal/core/controllers/gc.ts'
-import { reconcileServiceStatus, type ProxyFailure } from '@shoal/core/controllers/endpoints.ts'
-import { batchOf, bindingBatches, bindingCommands, schedule, splitBatchResult, unschedulableCommands, type BindingPlan, type EventIds } from '@shoal/core/scheduler/index.ts'
+import type { ProxyFailure } from '@shoal/core/controllers/endpoints.ts'
+import type { EventIds } from '@shoal/core/scheduler/index.ts'
 import type { ReplicatedStore } from '../store/replicated-store.ts'
 import type { Logger } from '../log.ts'
 import { VERSION } from '../version.ts'
 import { coalescing } from '../serial.ts'
 import { createDeploymentController } from './deployment-controller.ts'
 import { createEndpointsController } from './endpoints-controller.ts'
+import { createGarbageCollector } from './gc-controller.ts'
+import { createNodeLifecycleController } from './node-lifecycle-controller.ts'
 import { createReplicaSetController } from './replicaset-controller.ts'
-import { withUid, type KeyedControllerCounters } from './keyed.ts'
+import { createSchedulerController } from './scheduler-controller.ts'
+import { createServiceStatusController } from './service-status-controller.ts'
+import { listOf, type KeyedControllerCounters, type StoreController } from './keyed.ts'
 
 export interface ControlPlaneComponents {
   readonly store: ReplicatedStore
@@ -34,12 +36,10 @@ export interface ControlPlane {
   counters: () => Record<string, KeyedControllerCounters>
 }
 
-/** How often the leader reconciles when nothing prompts it, ms: membership changes show in the store within this. */
-const RECONCILE_MS = 250
-/** After a change in the store, how long the leader waits for more before a round, ms: changes arriving together are handled together. */
+/** How often the leader ticks, ms: membership changes show in the Nodes within this. */
+const TICK_MS = 250
+/** After a Node changes in the store, how long the leader waits for more before a tick, ms. */
 const KICK_MS = 5
-/** The resources whose changes start a round at once. */
-const WATCHED = ['pods', 'nodes', 'replicasets', 'deployments', 'services'] as const
 
 const rfc3339 = (): string => new Date().toISOString().replace(/\.\d+Z$/, 'Z')
 
@@ -49,18 +49,18 @@ const suffix = (): string => [...randomBytes(5)].map(b => SUFFIX_ALPHABET[b % SU
 const eventName = (object: string): string => `${object}.${randomBytes(8).toString('hex')}`
 
 /**
- * The master's loops: on the agent that leads Raft, the controllers and the
- * scheduler run against the local replica and propose what they decide. A
- * round looks at the whole state (level-triggered), so a new leader simply
- * carries on from what the store holds; it runs every RECONCILE_MS, and at
- * once when the store changes. Rounds never overlap, and each waits for its
- * writes to be applied here, so the next round sees them: nothing is
- * decided twice from a stale view.
+ * The master: on the agent that leads Raft, the controllers and the
+ * scheduler run against the local replica and propose what they decide.
+ * Each runs on a work queue of keys (keyed.ts), fed by the replica's
+ * watches, so a change reconciles only the objects it concerns: the
+ * deployment, replicaset, endpoint, garbage collector, node lifecycle,
+ * scheduler and service status controllers (`*-controller.ts`). A
+ * reconcile reads the state it needs (level-triggered), so a new leader
+ * simply carries on from what the store holds.
  *
- * The deployment, replicaset and endpoint controllers have moved off the
- * rounds onto work queues of keys (deployment-controller.ts,
- * replicaset-controller.ts, endpoints-controller.ts, keyed.ts): a change
- * reconciles only the objects it concerns. The others are to follow them.
+ * What stays on a tick (TICK_MS) is what gossip knows and the store does
+ * not announce: Nodes from membership, and the proxies' failures for the
+ * Services' status.
  */
 export function createControlPlane (c: ControlPlaneComponents): ControlPlane {
   let timer: ReturnType<typeof setInterval> | undefined
@@ -68,73 +68,61 @@ export function createControlPlane (c: ControlPlaneComponents): ControlPlane {
   let stopped = false
   /** This agent, leading, has applied everything committed before its leadership. */
   let caughtUp = false
-  const watches: Array<() => void> = []
-  const ids: EventIds = { eventName: pod => `${pod.metadata.name}.${randomBytes(8).toString('hex')}`, uid: () => randomUUID() }
+  let stopWatch: (() => void) | undefined
+  // An Event's uid is the proposer's to choose (ReplicatedStore.write).
+  const ids: EventIds = { eventName: pod => `${pod.metadata.name}.${randomBytes(8).toString('hex')}`, uid: () => '' }
 
   const on = (name: string): boolean => c.controllers === undefined || c.controllers.includes(name)
   /** The controllers on work queues: they act while this agent leads and has caught up. */
   const active = (): boolean => caughtUp && c.leading()
   const write = async (cmd: ObjectCommand): Promise<Result> => await c.store.write(cmd) as Result
   const store = (): ObjectStore => c.store.local
-  const queued = [
-    ...(on('deployment') ? [createDeploymentController({ store, write, active, now: rfc3339, eventName, log: c.log })] : []),
-    ...(on('replicaset') ? [createReplicaSetController({ store, write, active, now: rfc3339, podNameSuffix: suffix, eventName, log: c.log })] : []),
-    ...(on('endpoint') ? [createEndpointsController({ store, write, active, now: rfc3339, log: c.log })] : [])
+  const deps = { store, write, active, now: rfc3339, log: c.log }
+
+  /** What the alive members' proxies could not listen for, from their heartbeats. */
+  const proxyFailures = (): ProxyFailure[] =>
+    c.members().filter(m => m.state === 'alive').flatMap(m => (m.proxy?.failures ?? []).map(f => ({ node: m.name, service: f.service, message: f.message })))
+
+  /** A member the node controller keeps a Node for: all but those that left for good (reconcileNodes). */
+  const hasMember = (name: string): boolean => c.members().some(m => m.name === name && !(m.state === 'left' && m.leaveReason === 'leave'))
+
+  const serviceStatus = on('service') ? createServiceStatusController({ ...deps, failures: proxyFailures }) : undefined
+  const queued: StoreController[] = [
+    ...(on('deployment') ? [createDeploymentController({ ...deps, eventName })] : []),
+    ...(on('replicaset') ? [createReplicaSetController({ ...deps, podNameSuffix: suffix, eventName })] : []),
+    ...(on('endpoint') ? [createEndpointsController(deps)] : []),
+    ...(on('garbagecollector') ? [createGarbageCollector(deps)] : []),
+    ...(on('nodelifecycle') ? [createNodeLifecycleController({ ...deps, eventName, hasMember, ...(c.podEvictionTimeoutMs !== undefined ? { podEvictionTimeoutMs: c.podEvictionTimeoutMs } : {}) })] : []),
+    ...(on('scheduler') ? [createSchedulerController({ ...deps, ids, writeBatch: async cmd => await c.store.write(cmd) as BatchResult })] : []),
+    ...(serviceStatus !== undefined ? [serviceStatus] : [])
   ]
 
-  const list = (resource: string): readonly KubeObject[] => {
-    const r = c.store.local.list(resource, {})
-    return r.ok ? r.items : []
-  }
-
-  /** Write commands one by one (in parallel); a refusal is for the next round to see, not an error. */
-  const writeEach = async (what: string, commands: readonly ObjectCommand[]): Promise<void> => {
-    await Promise.all(commands.map(async cmd => {
-      const r = await c.store.write(withUid(cmd)) as Result
-      if (!r.ok && r.reason !== 'Conflict' && r.reason !== 'NotFound') c.log.debug({ what, cmd: cmd.op, result: r }, 'controller write refused')
-    }))
-  }
-
+  /** Nodes from membership; a refusal (a Node changed meanwhile) is for the next tick to see. */
   const nodes = async (now: string): Promise<void> => {
     const commands = reconcileNodes({
       members: c.members(),
-      nodes: list('nodes'),
+      nodes: listOf(c.store.local, 'nodes'),
       clusterConfig: c.store.local.get(CLUSTER_CONFIG.resource, '', CLUSTER_CONFIG.name),
       now,
       kubeletVersion: v => `v1.32.0-shoal-${v}`,
       eventName: node => `${node}.${randomBytes(8).toString('hex')}`
     })
-    await writeEach('nodes', commands)
-  }
-
-  /** Bind pending pods: batches of bindings, each tried again without the pods that failed in it. */
-  const scheduler = async (now: string): Promise<void> => {
-    const pods = list('pods')
-    const pending = pods.filter(p => (p.spec as { nodeName?: string } | undefined)?.nodeName === undefined)
-    if (pending.length === 0) return
-    const bound = pods.filter(p => (p.spec as { nodeName?: string } | undefined)?.nodeName !== undefined)
-    const result = schedule({ pending, nodes: list('nodes'), bound, now })
-    for (const batch of bindingBatches(bindingCommands(result, now, ids))) {
-      for (let todo: readonly BindingPlan[] = batch.plans; todo.length > 0;) {
-        const r = await c.store.write(batchOf(todo)) as BatchResult
-        todo = splitBatchResult(todo, r).retry
-      }
-    }
-    await writeEach('scheduler', result.unschedulable.flatMap(u => unschedulableCommands(u, now, ids)))
+    await Promise.all(commands.map(async cmd => {
+      const r = await c.store.write(cmd) as Result
+      if (!r.ok && r.reason !== 'Conflict' && r.reason !== 'NotFound') c.log.warn({ cmd: cmd.op, result: r }, 'node controller write refused')
+    }))
   }
 
   /**
-   * One round, each controller reading what the ones before it wrote: Nodes
-   * from membership; pods of nodes gone NotReady evicted; orphans collected
-   * (Deployments, ReplicaSets and their pods come from the work queues);
-   * then the scheduler binds what is pending; last, Services' status
-   * follows the nodes. A new leader first
-   * waits until its replica has everything the old one committed, so it
-   * never acts on a view older than its predecessor's last round (that is
-   * what keeps a pod from being created twice for one slot); only then do
-   * the work-queue controllers start, with every key.
+   * One tick. A new leader first waits until its replica has everything
+   * the old one committed, so it never acts on a view older than its
+   * predecessor's last writes (that is what keeps a pod from being created
+   * twice for one slot); only then do the work-queue controllers start,
+   * with every key. Then the controllers follow a replica replaced by a
+   * snapshot, the Services whose proxy failures changed are queued, and
+   * Nodes follow membership.
    */
-  const reconcile = async (): Promise<void> => {
+  const tick = async (): Promise<void> => {
     if (!c.leading()) {
       caughtUp = false
       return
@@ -145,54 +133,33 @@ export function createControlPlane (c: ControlPlaneComponents): ControlPlane {
       for (const q of queued) q.resync()
     }
     for (const q of queued) q.follow()
-    const now = rfc3339()
-    if (on('nodes')) await nodes(now)
-    if (on('nodelifecycle')) {
-      await writeEach('node-lifecycle', reconcileNodeLifecycle({
-      nodes: list('nodes'),
-      pods: list('pods'),
-      now,
-      eventName,
-        ...(c.podEvictionTimeoutMs !== undefined ? { podEvictionTimeoutSeconds: c.podEvictionTimeoutMs / 1000 } : {})
-      }))
-    }
-    if (on('garbagecollector')) await writeEach('gc', collectGarbage({ resources: GC_KINDS.map(k => ({ kind: k.kind, resource: k.resource, items: list(k.resource) })), now }))
-    if (on('scheduler')) await scheduler(now)
-    if (on('service')) await writeEach('services', reconcileServiceStatus({ services: list('services'), nodes: list('nodes'), failures: proxyFailures(), now }))
+    serviceStatus?.check()
+    if (on('nodes')) await nodes(rfc3339())
   }
 
-  /** What the alive members' proxies could not listen for, from their heartbeats. */
-  const proxyFailures = (): ProxyFailure[] =>
-    c.members().filter(m => m.state === 'alive').flatMap(m => (m.proxy?.failures ?? []).map(f => ({ node: m.name, service: f.service, message: f.message })))
-
-  const rounds = coalescing(reconcile, err => { c.log.debug({ err: err.message }, 'control plane round failed') }, () => !stopped)
-  const run = rounds.request
-
-  /** A change in the store: a round soon, if this agent leads. */
-  const onChange = (): void => {
-    if (kick !== undefined || stopped || !c.leading()) return
-    kick = setTimeout(() => {
-      kick = undefined
-      run()
-    }, KICK_MS)
-  }
+  const ticks = coalescing(tick, err => { c.log.warn({ err: err.message }, 'control plane tick failed') }, () => !stopped)
 
   return {
     start () {
       c.log.debug({ version: VERSION }, 'control plane ready (runs while this agent leads)')
-      for (const resource of WATCHED) {
-        const w = c.store.local.watch({ resource }, onChange)
-        if (w.ok) watches.push(w.stop)
-      }
-      timer = setInterval(run, RECONCILE_MS)
+      // A Node changed by hand (deleted, relabelled) is put right at once, not at the next tick.
+      const w = c.store.local.watch({ resource: 'nodes' }, () => {
+        if (kick !== undefined || stopped || !c.leading()) return
+        kick = setTimeout(() => {
+          kick = undefined
+          ticks.request()
+        }, KICK_MS)
+      })
+      if (w.ok) stopWatch = w.stop
+      timer = setInterval(ticks.request, TICK_MS)
       for (const q of queued) q.start()
     },
     async stop () {
       stopped = true
       clearInterval(timer)
       clearTimeout(kick)
-      for (const stop of watches) stop()
-      await rounds.idle()
+      stopWatch?.()
+      await ticks.idle()
       for (const q of queued) await q.stop()
     },
     counters: () => Object.fromEntries(queued.map(q => [q.name, q.counters()]))

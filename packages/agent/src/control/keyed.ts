@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import type { KubeObject, ObjectCommand, ObjectStore, Result, WatchEventType } from '@shoal/core'
 import type { Logger } from '../log.ts'
 import { WorkQueue, type WorkQueueOptions } from './work-queue.ts'
@@ -198,21 +197,16 @@ export interface ControllerDeps {
   readonly queue?: WorkQueueOptions
 }
 
-/** A create the pure controllers left without a uid (they have no randomness), with a fresh one. */
-export function withUid (cmd: ObjectCommand): ObjectCommand {
-  return cmd.op === 'create' && cmd.uid === '' ? { ...cmd, uid: randomUUID() } : cmd
-}
-
 /**
  * Write one reconcile's commands, in parallel (a burst of pods should be),
  * every one awaited before the key is done, so the next reconcile sees
- * them. A new object's uid is stamped here (the pure controllers leave it
- * empty). Throws, for a retry with backoff, when any is refused but as
- * NotFound: what was to change went meanwhile, and its own event brings
- * the key back.
+ * them. A new object's uid is the proposer's to choose (the pure
+ * controllers leave it empty: ReplicatedStore.write fills it). Throws, for
+ * a retry with backoff, when any is refused but as NotFound: what was to
+ * change went meanwhile, and its own event brings the key back.
  */
 export async function writeAll (write: ControllerDeps['write'], commands: readonly ObjectCommand[], key: string): Promise<void> {
-  const results = await Promise.all(commands.map(async cmd => await write(withUid(cmd))))
+  const results = await Promise.all(commands.map(async cmd => await write(cmd)))
   const refused = results.flatMap((r, i) => !r.ok && r.reason !== 'NotFound' ? [`${commands[i]!.op} ${commands[i]!.resource}: ${r.reason}: ${r.message}`] : [])
   if (refused.length > 0) throw new Error(`${key}: ${refused.length} of ${commands.length} writes refused: ${refused.join('; ')}`)
 }

@@ -1,3 +1,4 @@
+import type { NodeCapacity } from '@shoal/core/kubelet/admit.ts'
 import type { KubeObject, ObjectStore } from '@shoal/core'
 import type { RuntimeHealth } from '@shoal/core/members/types.ts'
 import { podSpecOf, type BackoffConfig, type ObservedContainer } from '@shoal/core/kubelet/index.ts'
@@ -48,7 +49,8 @@ export interface KubeletComponents {
   readonly publishIP?: string
   /** Where emptyDir volumes live: DIR/UID/volumes/NAME. */
   readonly podsDir: string
-  readonly capacity: { readonly cpuMilli: number, readonly memoryBytes: number }
+  /** What admission counts against: CPU, memory and the pod limit (--max-pods). */
+  readonly capacity: NodeCapacity
   readonly store: () => ObjectStore
   readonly writeEvent: EventWriter
   readonly runtime: ContainerRuntime

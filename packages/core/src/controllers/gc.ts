@@ -1,4 +1,4 @@
-import type { KubeObject, ObjectCommand } from '../store/types.ts'
+import type { KubeObject, ObjectCommand, OwnerReference } from '../store/types.ts'
 import { namespaceOf } from './common.ts'
 
 /**
@@ -16,11 +16,11 @@ import { namespaceOf } from './common.ts'
  * on a guess. Writes carry the uid (delete) or resourceVersion (patch) they
  * were computed from.
  *
- * Not here: `propagationPolicy: Orphan` is the API's to honour (it removes
- * the dependents' ownerReferences, in the same batch as the delete, before
- * the owner goes), and foreground deletion (the `foregroundDeletion`
- * finalizer, owner kept until blocking dependents are gone) is not
- * supported: a foreground delete acts as a background one.
+ * Not here: `propagationPolicy: Orphan` and `Foreground` are the API's to
+ * honour (agent/src/api/delete.ts): an orphaning delete removes the
+ * dependents' ownerReferences in the same batch as the delete, and a
+ * foreground one deletes the object and its whole tree of dependents in one
+ * entry (there is no `foregroundDeletion` finalizer).
  */
 
 export interface GarbageCollectorInput {
@@ -41,28 +41,36 @@ export function collectGarbage (input: GarbageCollectorInput): ObjectCommand[] {
   const known = new Set(input.resources.map(r => r.kind))
   const alive = new Set<string>()
   for (const r of input.resources) for (const o of r.items) alive.add(`${r.kind}/${o.metadata.uid}`)
-  const commands: ObjectCommand[] = []
-  for (const r of input.resources) {
-    for (const o of r.items) {
-      const refs = o.metadata.ownerReferences ?? []
-      if (refs.length === 0) continue
-      const dangling = refs.filter(ref => known.has(ref.kind) && !alive.has(`${ref.kind}/${ref.uid}`))
-      if (dangling.length === 0) continue
-      if (dangling.length === refs.length) {
-        commands.push({ op: 'delete', resource: r.resource, namespace: namespaceOf(o), name: o.metadata.name, precondition: { uid: o.metadata.uid } })
-        continue
-      }
-      const solid = refs.filter(ref => !dangling.includes(ref))
-      commands.push({
-        op: 'patch',
-        resource: r.resource,
-        namespace: namespaceOf(o),
-        name: o.metadata.name,
-        patch: { metadata: { ownerReferences: solid } },
-        now: input.now,
-        precondition: { uid: o.metadata.uid, resourceVersion: o.metadata.resourceVersion }
-      })
-    }
+  const ownerAlive = (ref: OwnerReference): boolean => !known.has(ref.kind) || alive.has(`${ref.kind}/${ref.uid}`)
+  return input.resources.flatMap(r => r.items.flatMap(o => garbageCommands(r.resource, o, ownerAlive, input.now)))
+}
+
+/**
+ * What to do with one object, given which of its owners are alive
+ * (`ownerAlive` says true for a kind it does not judge): delete it when
+ * every owner is gone, drop the dangling references when some are, else
+ * nothing. The work-queue collector asks this of one object at a time.
+ */
+export function garbageCommands (resource: string, o: KubeObject, ownerAlive: (ref: OwnerReference) => boolean, now: string): ObjectCommand[] {
+  const refs = o.metadata.ownerReferences ?? []
+  if (refs.length === 0) return []
+  const dangling = refs.filter(ref => !ownerAlive(ref))
+  if (dangling.length === 0) return []
+  if (dangling.length === refs.length) {
+    return [{ op: 'delete', resource, namespace: namespaceOf(o), name: o.metadata.name, precondition: { uid: o.metadata.uid } }]
   }
-  return commands
+  return [{
+    op: 'patch',
+    resource,
+    namespace: namespaceOf(o),
+    name: o.metadata.name,
+    patch: { metadata: { ownerReferences: refs.filter(ref => !dangling.includes(ref)) } },
+    now,
+    precondition: { uid: o.metadata.uid, resourceVersion: o.metadata.resourceVersion }
+  }]
+}
+
+/** The resource a collected kind is stored as, or undefined for a kind the collector does not judge. */
+export function gcResourceOf (kind: string): string | undefined {
+  return GC_KINDS.find(k => k.kind === kind)?.resource
 }

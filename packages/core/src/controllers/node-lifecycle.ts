@@ -39,6 +39,12 @@ export interface NodeLifecycleInput {
   readonly podEvictionTimeoutSeconds?: number
   /** Put the not-ready/unreachable taints on such nodes; default true. */
   readonly taintNodes?: boolean
+  /**
+   * Only these node names (a work queue's key): their Nodes, and the pods
+   * bound to them. `nodes` must still hold every Node (whether any is Ready
+   * decides eviction); `pods` need hold only those of these nodes.
+   */
+  readonly only?: ReadonlySet<string>
 }
 
 export const NODE_LIFECYCLE_DEFAULTS = Object.freeze({
@@ -103,6 +109,7 @@ export function reconcileNodeLifecycle (input: NodeLifecycleInput): ObjectComman
   const deletePod = (pod: KubeObject): ObjectCommand => ({ op: 'delete', resource: 'pods', namespace: namespaceOf(pod), name: pod.metadata.name, precondition: { uid: pod.metadata.uid } })
 
   for (const node of input.nodes) {
+    if (input.only !== undefined && !input.only.has(node.metadata.name)) continue
     const ready = readyOf(node)
     if (ready === undefined) continue
     const key = ready.status === 'True' ? undefined : ready.status === 'False' ? TAINT_KEY_NOT_READY : TAINT_KEY_UNREACHABLE
@@ -125,10 +132,31 @@ export function reconcileNodeLifecycle (input: NodeLifecycleInput): ObjectComman
     }
   }
   for (const [name, pods] of podsByNode) {
-    if (nodes.has(name)) continue
+    if (nodes.has(name) || (input.only !== undefined && !input.only.has(name))) continue
     for (const pod of pods) commands.push(deletePod(pod))
   }
   return commands
+}
+
+/**
+ * The ms until the next of `pods` on a not-Ready `node` is due for
+ * eviction, or undefined when the node is Ready or none is waiting (a
+ * toleration without a limit waits forever): the time that no event will
+ * announce.
+ */
+export function untilEvictionMs (node: KubeObject, pods: readonly KubeObject[], nowMs: number, podEvictionTimeoutSeconds: number = NODE_LIFECYCLE_DEFAULTS.podEvictionTimeoutSeconds): number | undefined {
+  const ready = readyOf(node)
+  if (ready === undefined || ready.status === 'True') return undefined
+  const key = ready.status === 'False' ? TAINT_KEY_NOT_READY : TAINT_KEY_UNREACHABLE
+  const since = timeOf(ready.lastTransitionTime)
+  if (!Number.isFinite(since)) return undefined
+  const due = pods.map(p => toleratedSeconds(p, key) ?? podEvictionTimeoutSeconds).filter(Number.isFinite).map(s => since + s * 1000 - nowMs)
+  return due.length === 0 ? undefined : Math.max(0, Math.min(...due))
+}
+
+/** Whether the Node's Ready condition is True. */
+export function nodeIsReady (node: KubeObject): boolean {
+  return readyOf(node)?.status === 'True'
 }
 
 /** The taint patch that makes the node's own taints what `key` asks (none when Ready), if any change. */

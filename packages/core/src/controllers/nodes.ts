@@ -76,7 +76,7 @@ export function nodeStatus (m: Member, previous: KubeObject | undefined, now: st
     lastHeartbeatTime: unchanged ? before.lastHeartbeatTime : now,
     lastTransitionTime: unchanged ? before.lastTransitionTime : now
   }
-  const resources = { cpu: String(m.capacity.cpus), memory: `${Math.floor(m.capacity.memoryBytes / 1024)}Ki`, pods: '110' }
+  const resources = { cpu: String(m.capacity.cpus), memory: `${Math.floor(m.capacity.memoryBytes / 1024)}Ki`, pods: String(m.capacity.pods ?? 110) }
   // The node's own kubelet reports its images (images/inventory.ts): kept as it wrote them.
   const images = (previous?.status as { images?: unknown } | undefined)?.images
   return {

@@ -8,7 +8,8 @@ export interface MemberInfo {
   readonly addrs: readonly string[]
   /** `HOST:PORT` of the member's HTTP API. */
   readonly api: string
-  readonly capacity: { readonly cpus: number, readonly memoryBytes: number }
+  /** What the node offers; `pods` is its --max-pods (110 when absent: an older agent's heartbeat). */
+  readonly capacity: { readonly cpus: number, readonly memoryBytes: number, readonly pods?: number }
   /** Agent version, e.g. `0.1.0`. */
   readonly version: string
   /** The last index of its Raft log, as it reports it. */

@@ -27,8 +27,8 @@ function parseInfo (v: unknown): Parsed<MemberInfo> {
     return { ok: false, error: 'info.addrs: must be a list of multiaddrs' }
   }
   if (typeof api !== 'string' || api.length > 300) return { ok: false, error: 'info.api: must be HOST:PORT' }
-  if (!isRecord(capacity) || !isCount(capacity.cpus) || !isCount(capacity.memoryBytes)) {
-    return { ok: false, error: 'info.capacity: must have integer cpus and memoryBytes' }
+  if (!isRecord(capacity) || !isCount(capacity.cpus) || !isCount(capacity.memoryBytes) || (capacity.pods !== undefined && (!isCount(capacity.pods) || capacity.pods > 10_000))) {
+    return { ok: false, error: 'info.capacity: must have integer cpus and memoryBytes, and pods (at most 10000) if any' }
   }
   if (typeof version !== 'string' || version.length > 64) return { ok: false, error: 'info.version: must be a string' }
   if (raftIndex !== undefined && !isCount(raftIndex)) return { ok: false, error: 'info.raftIndex: must be a non-negative integer' }
@@ -47,7 +47,7 @@ function parseInfo (v: unknown): Parsed<MemberInfo> {
       peerId,
       addrs: [...addrs] as string[],
       api,
-      capacity: { cpus: capacity.cpus, memoryBytes: capacity.memoryBytes },
+      capacity: { cpus: capacity.cpus, memoryBytes: capacity.memoryBytes, ...(capacity.pods !== undefined ? { pods: capacity.pods } : {}) },
       version,
       ...(raftIndex !== undefined ? { raftIndex } : {}),
       ...(runtime !== undefined ? { runtime: { ready: runtime.ready as boolean, ...(typeof runtime.message === 'string' ? { message: runtime.message } : {}), ...(typeof runtime.engine === 'string' ? { engine: runtime.engine } : {}) } } : {}),
