@@ -1,5 +1,5 @@
 import type { NodeCapacity } from '@shoal/core/kubelet/admit.ts'
-import type { KubeObject, ObjectStore } from '@shoal/core'
+import { isJsonEqual, type KubeObject, type ObjectStore } from '@shoal/core'
 import type { RuntimeHealth } from '@shoal/core/members/types.ts'
 import { podSpecOf, type BackoffConfig, type ObservedContainer } from '@shoal/core/kubelet/index.ts'
 import type { ContainerRuntime } from './runtime.ts'
@@ -63,7 +63,12 @@ export interface KubeletComponents {
   readonly images?: { fetch: (image: string, watcher?: FetchWatcher) => Promise<FetchOutcome> }
   /** Send changed pod statuses towards the leader. */
   readonly report: (changes: PodStatusReport[]) => void
-  /** Send every pod's status (at each resync): repairs what gossip lost, and tells a new leader. */
+  /**
+   * Send every pod's status (every FULL_REPORT_EVERY resyncs): repairs what
+   * gossip lost, whatever the replica shows. The resyncs between send only
+   * the pods whose status in the replica is not the kubelet's (Kubernetes'
+   * status manager: needsUpdate), so an idle node sends nothing.
+   */
   readonly reportFull?: (all: PodStatusReport[]) => void
   readonly log: Logger
   readonly backoff?: BackoffConfig
@@ -79,6 +84,9 @@ export interface KubeletComponents {
   readonly resyncMs?: number
   readonly now?: () => number
 }
+
+/** Every this many resyncs (30 s at the default 5 s), the kubelet reports every pod's status, changed or not. */
+const FULL_REPORT_EVERY = 6
 
 export interface Kubelet {
   start: () => Promise<void>
@@ -106,6 +114,7 @@ export function createKubelet (c: KubeletComponents): Kubelet {
   let resyncTimer: ReturnType<typeof setInterval> | undefined
   let unsubscribe: (() => void) | undefined
   let housekeeping: Promise<void> | undefined
+  let resyncs = 0
   const events = createEventRecorder({ node: c.node, write: c.writeEvent, now, log })
 
   /** A pod's containers as the runtime has them now; their ids are noted as the pod's, for runtime events. */
@@ -181,7 +190,12 @@ export function createKubelet (c: KubeletComponents): Kubelet {
       for (const p of current.values()) upsert(p)
       const observed = await c.runtime.list()
       if (runtimeHealth.health().ready === false) runtimeHealth.set({ ready: true })
-      c.reportFull?.(statuses())
+      const all = statuses()
+      if (++resyncs % FULL_REPORT_EVERY === 1) c.reportFull?.(all)
+      else {
+        const stale = all.filter(r => !isJsonEqual(c.store().get('pods', r.namespace, r.name)?.status, r.status))
+        if (stale.length > 0) c.report(stale)
+      }
       cleanup.leftovers(observed)
     })().catch((err: Error) => {
       if (!runtimeDown(err)) log.warn({ err: err.message }, 'kubelet resync failed')
