@@ -83,6 +83,31 @@ function withNetwork (runtime: RuntimeHealth, network: NetworkHealth | undefined
   return { ...runtime, ready: false, message: `network not ready: ${network.message ?? 'not set up'}` }
 }
 
+/** The parts of a session whose state goes into every heartbeat, once each is built. */
+interface HeartbeatParts {
+  raft?: RaftService
+  kubelet?: Kubelet
+  proxy?: ServiceProxy
+  nodeNetwork?: NodeNetwork | undefined
+}
+
+/**
+ * The changing part of an agent's heartbeat: its Raft index, its runtime's
+ * health (and its pod network's), what its proxy could not listen for.
+ */
+function describeSelf (parts: HeartbeatParts): Partial<Pick<MemberInfo, 'raftIndex' | 'runtime' | 'proxy'>> {
+  let raftIndex: number | undefined
+  try {
+    raftIndex = parts.raft?.status().lastIndex
+  } catch {}
+  const failures = parts.proxy?.failures() ?? []
+  return {
+    ...(raftIndex !== undefined ? { raftIndex } : {}),
+    ...(parts.kubelet !== undefined ? { runtime: withNetwork(parts.kubelet.health(), parts.nodeNetwork?.health()) } : {}),
+    ...(failures.length > 0 ? { proxy: { failures } } : {})
+  }
+}
+
 /**
  * Entries between log compactions. A compaction serialises the whole store
  * while the Raft loop waits, so it must be rare; 100,000 is etcd's default
@@ -142,6 +167,8 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
     let seeds: KnownPeer[] = []
     let raft: RaftService | undefined
     let members: Members | undefined
+    // What the heartbeat tells beyond who this agent is, from each part once it is built.
+    const heartbeatParts: HeartbeatParts = {}
     try {
       if (seed !== undefined) {
         try {
@@ -158,7 +185,7 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
       }
       const m = createMembers(
         { node: mesh.node, dataDir, log: log.child({ module: 'members' }), now: Date.now },
-        { config: config.members, self: selfInfo(mesh), clusterId: cluster.id, incarnation: Date.now(), seeds }
+        { config: config.members, self: selfInfo(mesh), clusterId: cluster.id, incarnation: Date.now(), seeds, describeSelf: () => describeSelf(heartbeatParts) }
       )
       members = m
       raft = await createRaftService({ node: mesh.node, members: () => m.list(), log: log.child({ module: 'raft' }), onFatal: fail }, {
@@ -174,14 +201,7 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
         // leader that dies is noticed by its closed connections anyway.
         raft: { heartbeatTicks: 2 }
       })
-      const r = raft
-      m.describeSelf = () => {
-        try {
-          return { raftIndex: r.status().lastIndex }
-        } catch {
-          return {}
-        }
-      }
+      heartbeatParts.raft = raft
       // The peers the join answered with, before the cluster: an agent killed
       // right after joining must find its cluster again when it restarts.
       if (mode === 'join') await dataDir.savePeers(seeds)
@@ -254,11 +274,7 @@ export async function startAgent (init: AgentInit, log: Logger): Promise<Agent> 
     // Agents on loopback addresses (tests, a cluster on one machine) share one network stack: they relay in userland.
     const kernel = nodeNetwork !== undefined && !config.advertise.startsWith('127.') ? createKernelForwarding({ node: config.name }) : undefined
     const proxy = createServiceProxy({ node: config.name, address: config.advertise, store: () => store.local, writeEvent: async cmd => await store.write(cmd), clusterIPs: loopbackClusterIPs(log.child({ module: 'proxy' })), ...(kernel !== undefined ? { kernel } : {}), log: log.child({ module: 'proxy' }) })
-    const describe = members.describeSelf
-    members.describeSelf = () => {
-      const failures = proxy.failures()
-      return { ...describe?.(), runtime: withNetwork(kubelet.health(), nodeNetwork?.health()), ...(failures.length > 0 ? { proxy: { failures } } : {}) }
-    }
+    Object.assign(heartbeatParts, { kubelet, proxy, nodeNetwork })
     const podIOFor = podIOResolver({ node: mesh.node, self: config.name, local: kubelet.podIO, members: () => members.list() })
     return { cluster, mesh, members, raft, control, podStatus, kubelet, reporter, podIOFor, proxy, nodeNetwork, podNetwork, images, imageStore }
   }

@@ -33,11 +33,11 @@ export interface MembersInit {
   readonly incarnation: number
   /** Members to dial at start, besides the ones remembered in the data dir (from a join answer). */
   readonly seeds?: readonly KnownPeer[]
+  /** What changes in our heartbeat from one to the next (Raft index, runtime health, proxy failures): asked before each. */
+  readonly describeSelf?: () => Partial<Pick<MemberInfo, 'raftIndex' | 'runtime' | 'proxy'>>
 }
 
 export interface Members {
-  /** What changes in our heartbeat from one to the next (our Raft index), set once Raft runs. */
-  describeSelf?: () => Partial<Pick<MemberInfo, 'raftIndex' | 'runtime'>>
   start: () => Promise<void>
   stop: () => Promise<void>
   list: () => Member[]
@@ -126,7 +126,7 @@ export function createMembers (components: MembersComponents, init: MembersInit)
   }
 
   const sendHeartbeat = (): void => {
-    if (api.describeSelf !== undefined) table.updateSelf({ ...init.self, ...api.describeSelf() })
+    if (init.describeSelf !== undefined) table.updateSelf({ ...init.self, ...init.describeSelf() })
     publish(table.heartbeat(now()))
     const jitter = (Math.random() * 2 - 1) * config.heartbeatJitterMs
     heartbeatTimer = setTimeout(sendHeartbeat, config.heartbeatIntervalMs + jitter)
