@@ -50,7 +50,7 @@ export interface AgentConfig {
   /**
    * What runs the pods (--runtime): `docker`, the engine at dockerSocket, or
    * `hollow`, a simulated engine that runs nothing (kubelet/hollow.ts), for
-   * the scale benchmark only.
+   * benchmarks and tests of the control plane only.
    */
   readonly runtime: RuntimeMode
   /**
