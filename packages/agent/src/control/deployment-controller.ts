@@ -1,6 +1,6 @@
 import type { KubeObject } from '@shoal/core'
-import { controllerOf } from '@shoal/core/controllers/common.ts'
-import { deploymentKey, deploymentKeysForReplicaSet, reconcileDeployments, untilProgressDeadlineMs } from '@shoal/core/controllers/deployment.ts'
+import { controllerOf, objectKey } from '@shoal/core/controllers/common.ts'
+import { deploymentKeysForReplicaSet, reconcileDeployments, untilProgressDeadlineMs } from '@shoal/core/controllers/deployment.ts'
 import { keyParts, listOf, storeController, writeAll, type ControllerDeps, type StoreController } from './keyed.ts'
 
 /**
@@ -42,9 +42,9 @@ export function createDeploymentController (c: DeploymentControllerInit): StoreC
   return storeController(c, {
     name: 'deployment',
     reconcile,
-    keys: () => list('deployments').map(deploymentKey),
+    keys: () => list('deployments').map(objectKey),
     handlers: {
-      deployments: (_type, d) => [deploymentKey(d)],
+      deployments: (_type, d) => [objectKey(d)],
       replicasets: (_type, rs) => deploymentKeysForReplicaSet(rs, list('deployments', rs.metadata.namespace ?? '')),
       pods: (type, pod) => type === 'DELETED' ? ownerOfPod(pod) : []
     }

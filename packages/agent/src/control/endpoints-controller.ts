@@ -1,5 +1,6 @@
 import type { KubeObject } from '@shoal/core'
-import { endpointsKey, MANAGED_BY, MANAGER, reconcileEndpoints, serviceKeysForPod } from '@shoal/core/controllers/endpoints.ts'
+import { MANAGED_BY, MANAGER, reconcileEndpoints, serviceKeysForPod } from '@shoal/core/controllers/endpoints.ts'
+import { objectKey } from '@shoal/core/controllers/common.ts'
 import { keyParts, listOf, storeController, writeAll, type ControllerDeps, type StoreController } from './keyed.ts'
 
 /**
@@ -34,10 +35,10 @@ export function createEndpointsController (c: ControllerDeps): StoreController {
     name: 'endpoint',
     reconcile,
     // Every Service, and the Endpoints this controller keeps (those of a Service gone while no agent led).
-    keys: () => [...new Set([...list('services').map(endpointsKey), ...list('endpoints').filter(e => e.metadata.labels?.[MANAGED_BY] === MANAGER).map(endpointsKey)])],
+    keys: () => [...new Set([...list('services').map(objectKey), ...list('endpoints').filter(e => e.metadata.labels?.[MANAGED_BY] === MANAGER).map(objectKey)])],
     handlers: {
-      services: (_type, svc) => [endpointsKey(svc)],
-      endpoints: (type, e) => type === 'DELETED' ? [endpointsKey(e)] : [],
+      services: (_type, svc) => [objectKey(svc)],
+      endpoints: (type, e) => type === 'DELETED' ? [objectKey(e)] : [],
       pods: (_type, pod) => {
         const ns = pod.metadata.namespace ?? ''
         return serviceKeysForPod(pod, list('services', ns), list('endpoints', ns))

@@ -1,6 +1,6 @@
 import type { KubeObject, OwnerReference, WatchEventType } from '@shoal/core'
 import { garbageCommands, GC_KINDS, gcResourceOf } from '@shoal/core/controllers/gc.ts'
-import { namespaceOf } from '@shoal/core/controllers/common.ts'
+import { namespaceOf, objectKey } from '@shoal/core/controllers/common.ts'
 import { listOf, storeController, writeAll, type ControllerDeps, type StoreController } from './keyed.ts'
 
 /**
@@ -15,7 +15,7 @@ import { listOf, storeController, writeAll, type ControllerDeps, type StoreContr
  * lookups and no reconcile.
  */
 
-const keyOf = (resource: string, o: KubeObject): string => `${resource}/${namespaceOf(o)}/${o.metadata.name}`
+const keyOf = (resource: string, o: KubeObject): string => `${resource}/${objectKey(o)}`
 
 function partsOf (key: string): [string, string, string] {
   const a = key.indexOf('/')

@@ -1,6 +1,6 @@
 import type { KubeObject, WatchEventType } from '@shoal/core'
-import { nodeIsReady, reconcileNodeLifecycle, untilEvictionMs } from '@shoal/core/controllers/node-lifecycle.ts'
-import { podNodeName } from '@shoal/core/controllers/common.ts'
+import { reconcileNodeLifecycle, untilEvictionMs } from '@shoal/core/controllers/node-lifecycle.ts'
+import { nodeIsReady, podNodeName } from '@shoal/core/controllers/common.ts'
 import { listOf, storeController, writeAll, type ControllerDeps, type StoreController } from './keyed.ts'
 
 /**

@@ -1,5 +1,6 @@
 import type { KubeObject } from '@shoal/core'
-import { reconcileReplicaSets, replicaSetKey, replicaSetKeysForPod, untilNextAvailableMs } from '@shoal/core/controllers/replicaset.ts'
+import { objectKey } from '@shoal/core/controllers/common.ts'
+import { reconcileReplicaSets, replicaSetKeysForPod, untilNextAvailableMs } from '@shoal/core/controllers/replicaset.ts'
 import { keyParts, listOf, storeController, writeAll, type ControllerDeps, type StoreController } from './keyed.ts'
 
 /**
@@ -36,9 +37,9 @@ export function createReplicaSetController (c: ReplicaSetControllerInit): StoreC
   return storeController(c, {
     name: 'replicaset',
     reconcile,
-    keys: () => list('replicasets').map(replicaSetKey),
+    keys: () => list('replicasets').map(objectKey),
     handlers: {
-      replicasets: (_type, rs) => [replicaSetKey(rs)],
+      replicasets: (_type, rs) => [objectKey(rs)],
       pods: (_type, pod) => replicaSetKeysForPod(pod, list('replicasets', pod.metadata.namespace ?? ''))
     }
   })

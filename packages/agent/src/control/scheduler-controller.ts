@@ -1,6 +1,6 @@
 import type { BatchCommand, BatchResult, KubeObject, WatchEventType } from '@shoal/core'
 import { batchOf, bindingBatches, bindingCommands, schedule, splitBatchResult, unschedulableCommands, type BindingPlan, type EventIds } from '@shoal/core/scheduler/index.ts'
-import { namespaceOf, podNodeName } from '@shoal/core/controllers/common.ts'
+import { objectKey, podNodeName } from '@shoal/core/controllers/common.ts'
 import { listOf, storeController, type ControllerDeps, type StoreController } from './keyed.ts'
 
 /**
@@ -26,7 +26,6 @@ export interface SchedulerControllerInit extends ControllerDeps {
   readonly writeBatch: (cmd: BatchCommand) => Promise<BatchResult>
 }
 
-const podKey = (pod: KubeObject): string => `${namespaceOf(pod)}/${pod.metadata.name}`
 const ended = (pod: KubeObject): boolean => {
   const phase = (pod.status as { phase?: string } | undefined)?.phase
   return phase === 'Succeeded' || phase === 'Failed'
@@ -41,7 +40,7 @@ export function createSchedulerController (c: SchedulerControllerInit): StoreCon
     const waiting = pods.filter(p => podNodeName(p) === '')
     const bound = pods.filter(p => podNodeName(p) !== '')
     pending.clear()
-    for (const p of waiting) pending.add(podKey(p))
+    for (const p of waiting) pending.add(objectKey(p))
     if (waiting.length === 0) return undefined
     const now = c.now()
     const result = schedule({ pending: waiting, nodes: listOf(c.store(), 'nodes'), bound, now })
@@ -61,12 +60,12 @@ export function createSchedulerController (c: SchedulerControllerInit): StoreCon
     reconcile,
     keys: () => {
       pending.clear()
-      for (const p of listOf(c.store(), 'pods')) if (podNodeName(p) === '') pending.add(podKey(p))
+      for (const p of listOf(c.store(), 'pods')) if (podNodeName(p) === '') pending.add(objectKey(p))
       return [PASS]
     },
     handlers: {
       pods: (type: WatchEventType, pod: KubeObject) => {
-        const key = podKey(pod)
+        const key = objectKey(pod)
         if (type !== 'DELETED' && podNodeName(pod) === '') {
           pending.add(key)
           return [PASS]

@@ -1,5 +1,6 @@
 import type { KubeObject } from '@shoal/core'
-import { endpointsKey, reconcileServiceStatus, type ProxyFailure } from '@shoal/core/controllers/endpoints.ts'
+import { reconcileServiceStatus, type ProxyFailure } from '@shoal/core/controllers/endpoints.ts'
+import { objectKey } from '@shoal/core/controllers/common.ts'
 import { keyParts, listOf, storeController, writeAll, type ControllerDeps, type StoreController } from './keyed.ts'
 
 /**
@@ -24,7 +25,7 @@ export interface ServiceStatusController extends StoreController {
 const failureLine = (f: ProxyFailure): string => JSON.stringify([f.service, f.node, f.message])
 
 export function createServiceStatusController (c: ServiceStatusControllerInit): ServiceStatusController {
-  const serviceKeys = (): string[] => listOf(c.store(), 'services').map(endpointsKey)
+  const serviceKeys = (): string[] => listOf(c.store(), 'services').map(objectKey)
   /** The failures last seen, one line each, and the Service each names. */
   let seen = new Map<string, string>()
 
@@ -42,7 +43,7 @@ export function createServiceStatusController (c: ServiceStatusControllerInit): 
     reconcile,
     keys: serviceKeys,
     handlers: {
-      services: (_type, svc: KubeObject) => [endpointsKey(svc)],
+      services: (_type, svc: KubeObject) => [objectKey(svc)],
       nodes: () => serviceKeys()
     }
   })

@@ -1,5 +1,6 @@
-import type { CreateCommand, KubeObject, ObjectInput, OwnerReference, PatchCommand, UpdateCommand } from '../store/types.ts'
+import type { CreateCommand, KubeObject, LabelSelector, LabelSelectorSpec, ObjectInput, OwnerReference, PatchCommand, UpdateCommand } from '../store/types.ts'
 import { isRecord } from '../store/merge-patch.ts'
+import { labelSelectorFromSpec, matchesLabels } from '../store/selectors.ts'
 
 /**
  * What the workload controllers (replicaset, deployment, gc, node-lifecycle)
@@ -14,6 +15,38 @@ export type Rec = Record<string, unknown>
 export const timeOf = (t: unknown): number => typeof t === 'string' ? Date.parse(t) : NaN
 
 export const namespaceOf = (o: KubeObject): string => o.metadata.namespace ?? ''
+
+/** `namespace/name`: an object's work-queue key (client-go's MetaNamespaceKeyFunc). */
+export const objectKey = (o: KubeObject): string => `${namespaceOf(o)}/${o.metadata.name}`
+
+/** An object's `spec.selector`; undefined when it is missing, invalid or empty (Kubernetes refuses to select everything). */
+export function labelSelectorOf (o: KubeObject): LabelSelector | undefined {
+  const spec = isRecord(o.spec) ? o.spec.selector : undefined
+  if (!isRecord(spec)) return undefined
+  const parsed = labelSelectorFromSpec(spec as LabelSelectorSpec)
+  return parsed.ok && parsed.value.length > 0 ? parsed.value : undefined
+}
+
+/**
+ * The keys of the controllers a change to `dependent` concerns (a work
+ * queue's handler): its controller, when that is of `kind`; for an orphan,
+ * those of `candidates` (of its namespace) whose selector matches it and
+ * that would adopt it.
+ */
+export function controllerKeys (dependent: KubeObject, kind: string, candidates: readonly KubeObject[]): string[] {
+  const ref = controllerOf(dependent)
+  if (ref !== undefined) return ref.kind === kind ? [`${namespaceOf(dependent)}/${ref.name}`] : []
+  return candidates.filter(c => {
+    const selector = labelSelectorOf(c)
+    return selector !== undefined && c.metadata.deletionTimestamp === undefined && matchesLabels(selector, dependent.metadata.labels)
+  }).map(objectKey)
+}
+
+/** Whether the Node's Ready condition is True. */
+export function nodeIsReady (node: KubeObject): boolean {
+  const conditions = isRecord(node.status) ? node.status.conditions : undefined
+  return Array.isArray(conditions) && conditions.some(c => isRecord(c) && c.type === 'Ready' && c.status === 'True')
+}
 
 /** The owner reference with `controller: true`, if any (metav1.GetControllerOf). */
 export function controllerOf (o: KubeObject): OwnerReference | undefined {

@@ -1,6 +1,6 @@
-import type { KubeObject, LabelSelector, LabelSelectorSpec, ObjectCommand } from '../store/types.ts'
-import { labelSelectorFromSpec, matchesLabels } from '../store/selectors.ts'
-import { claimObjects, controllerOf, isRecord, namespaceOf, statusUpdate } from './common.ts'
+import type { KubeObject, ObjectCommand } from '../store/types.ts'
+import { matchesLabels } from '../store/selectors.ts'
+import { claimObjects, controllerKeys, controllerOf, isRecord, labelSelectorOf, namespaceOf, statusUpdate } from './common.ts'
 import { deploymentSpecOf, isRollingUpdate } from './deployment-util.ts'
 import { DeploymentSync } from './deployment-sync.ts'
 import { rolloutRolling } from './deployment-rolling.ts'
@@ -74,16 +74,6 @@ export interface DeploymentControllerInput {
   readonly eventName: (object: string) => string
 }
 
-/** `namespace/name`: a Deployment's key. */
-export const deploymentKey = (d: KubeObject): string => `${namespaceOf(d)}/${d.metadata.name}`
-
-/** The Deployment's selector, or undefined when it is missing, invalid or empty (Kubernetes refuses to select everything). */
-function selectorOf (d: KubeObject): LabelSelector | undefined {
-  const sel = deploymentSpecOf(d).selector
-  const parsed = isRecord(sel) ? labelSelectorFromSpec(sel as LabelSelectorSpec) : undefined
-  return parsed !== undefined && parsed.ok && parsed.value.length > 0 ? parsed.value : undefined
-}
-
 /**
  * The Deployments a change to `rs` concerns (the controller's ReplicaSet
  * handler): its controller, when that is a Deployment; for an orphan, those
@@ -91,12 +81,7 @@ function selectorOf (d: KubeObject): LabelSelector | undefined {
  * `deployments`: those of the ReplicaSet's namespace.
  */
 export function deploymentKeysForReplicaSet (rs: KubeObject, deployments: readonly KubeObject[]): string[] {
-  const ref = controllerOf(rs)
-  if (ref !== undefined) return ref.kind === 'Deployment' ? [`${namespaceOf(rs)}/${ref.name}`] : []
-  return deployments.filter(d => {
-    const selector = selectorOf(d)
-    return selector !== undefined && d.metadata.deletionTimestamp === undefined && matchesLabels(selector, rs.metadata.labels)
-  }).map(deploymentKey)
+  return controllerKeys(rs, 'Deployment', deployments)
 }
 
 /** The commands for one round over every Deployment. */
@@ -125,7 +110,7 @@ function groupBy<T> (items: readonly T[], key: (t: T) => string): Map<string, T[
 function syncDeployment (d: KubeObject, namespaceRSs: readonly KubeObject[], podsByOwner: Map<string, KubeObject[]>, input: DeploymentControllerInput): ObjectCommand[] {
   const s = new DeploymentSync(d, namespaceRSs, podsByOwner, input)
   const spec = deploymentSpecOf(d)
-  const selector = selectorOf(d)
+  const selector = labelSelectorOf(d)
   if (selector === undefined || !isRecord(spec.template)) {
     // Kubernetes refuses to select everything: it only records that it saw the spec.
     const generation = d.metadata.generation ?? 0

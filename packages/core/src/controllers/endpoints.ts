@@ -1,6 +1,6 @@
 import type { KubeObject, ObjectCommand, ObjectInput } from '../store/types.ts'
 import { isJsonEqual } from '../store/merge-patch.ts'
-import { isPodReady, isRecord, namespaceOf, podNodeName, podPhase, statusUpdate, type Rec } from './common.ts'
+import { isPodReady, isRecord, namespaceOf, nodeIsReady, objectKey, podNodeName, podPhase, statusUpdate, type Rec } from './common.ts'
 
 /**
  * Services' Endpoints and LoadBalancer status, as Kubernetes' endpoints
@@ -96,9 +96,6 @@ export function endpointSubsets (svc: KubeObject, pods: readonly KubeObject[]): 
   }))
 }
 
-/** `namespace/name`: the key of a Service and of its Endpoints. */
-export const endpointsKey = (o: KubeObject): string => `${namespaceOf(o)}/${o.metadata.name}`
-
 /**
  * The Services a change to `pod` concerns (the endpoints controller's pod
  * handler): those of its namespace that select it as it is now, and those
@@ -109,11 +106,11 @@ export function serviceKeysForPod (pod: KubeObject, services: readonly KubeObjec
   const keys = new Set<string>()
   for (const svc of services) {
     const sel = selectorOf(svc)
-    if (sel !== undefined && selects(sel, pod)) keys.add(endpointsKey(svc))
+    if (sel !== undefined && selects(sel, pod)) keys.add(objectKey(svc))
   }
   const listed = (a: unknown): boolean => isRecord(a) && isRecord(a.targetRef) && a.targetRef.name === pod.metadata.name
   for (const e of endpoints) {
-    if (recs(e.subsets).some(s => recs(s.addresses).some(listed) || recs(s.notReadyAddresses).some(listed))) keys.add(endpointsKey(e))
+    if (recs(e.subsets).some(s => recs(s.addresses).some(listed) || recs(s.notReadyAddresses).some(listed))) keys.add(objectKey(e))
   }
   return [...keys]
 }
@@ -183,9 +180,6 @@ function nodeAddress (node: KubeObject): string | undefined {
   return typeof ip === 'string' && ip !== '' ? ip : undefined
 }
 
-const nodeReady = (node: KubeObject): boolean =>
-  recs(isRecord(node.status) ? node.status.conditions : []).some(c => c.type === 'Ready' && c.status === 'True')
-
 /** The condition Shoal puts on a Service: whether every Ready node's proxy listens for it. */
 export const LISTENING = 'ProxyListening'
 
@@ -197,7 +191,7 @@ export const LISTENING = 'ProxyListening'
  * a False ProxyListening condition naming the nodes and why.
  */
 export function reconcileServiceStatus (input: ServiceStatusInput): ObjectCommand[] {
-  const ready = input.nodes.filter(nodeReady)
+  const ready = input.nodes.filter(nodeIsReady)
   const commands: ObjectCommand[] = []
   for (const svc of input.services) {
     const spec = specOf(svc)

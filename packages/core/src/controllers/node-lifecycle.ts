@@ -154,11 +154,6 @@ export function untilEvictionMs (node: KubeObject, pods: readonly KubeObject[], 
   return due.length === 0 ? undefined : Math.max(0, Math.min(...due))
 }
 
-/** Whether the Node's Ready condition is True. */
-export function nodeIsReady (node: KubeObject): boolean {
-  return readyOf(node)?.status === 'True'
-}
-
 /** The taint patch that makes the node's own taints what `key` asks (none when Ready), if any change. */
 function taintPatch (node: KubeObject, key: string | undefined, now: string): ObjectCommand | undefined {
   const current = taintsOf(node)

@@ -2,7 +2,7 @@ import type { Member } from '../members/types.ts'
 import type { KubeObject, ObjectCommand, ObjectInput } from '../store/types.ts'
 import { isJsonEqual } from '../store/merge-patch.ts'
 import { freePodCIDR, podCIDROf } from '../store/pod-cidrs.ts'
-import { eventCommand } from './common.ts'
+import { eventCommand, nodeIsReady } from './common.ts'
 
 /**
  * The node controller: one Node object per member, kept in step with what
@@ -112,10 +112,6 @@ function readinessEvent (node: string, uid: string, ready: boolean, name: string
   return eventCommand({ name, involved, reason, message: `Node ${node} status is now: ${reason}`, type: ready ? 'Normal' : 'Warning', component: 'node-controller', now })
 }
 
-function isReady (status: unknown): boolean {
-  return ((status as { conditions?: NodeCondition[] } | undefined)?.conditions ?? []).some(c => c.type === 'Ready' && c.status === 'True')
-}
-
 /** The commands that bring the Node objects in line with the members, and Events for readiness changes. */
 export function reconcileNodes (input: NodeControllerInput): ObjectCommand[] {
   const { now } = input
@@ -138,8 +134,8 @@ export function reconcileNodes (input: NodeControllerInput): ObjectCommand[] {
     if (!wantsRange && isJsonEqual(labels, current.metadata.labels ?? {}) && isJsonEqual(status, current.status)) continue
     const object: ObjectInput = { ...current, metadata: { ...current.metadata, labels }, status }
     commands.push({ op: 'update', resource: 'nodes', object, now, precondition: { resourceVersion: current.metadata.resourceVersion } })
-    const wasReady = isReady(current.status)
-    const nowReady = isReady(status)
+    const wasReady = nodeIsReady(current)
+    const nowReady = nodeIsReady({ ...current, status })
     if (wasReady !== nowReady) commands.push(readinessEvent(m.name, current.metadata.uid, nowReady, input.eventName(m.name), now))
   }
   return commands

@@ -1,9 +1,9 @@
-import type { KubeObject, LabelSelector, LabelSelectorSpec, ObjectCommand, ObjectInput } from '../store/types.ts'
-import { labelSelectorFromSpec, matchesLabels } from '../store/selectors.ts'
+import type { KubeObject, LabelSelectorSpec, ObjectCommand, ObjectInput } from '../store/types.ts'
+import { matchesLabels } from '../store/selectors.ts'
 import { isJsonEqual } from '../store/merge-patch.ts'
 import {
-  claimObjects, controllerOf, controllerRef, eventCommand, intOf, isPodActive, isPodAvailable, isPodReady, isRecord, maxRestarts,
-  namespaceOf, omitZero, podNodeName, podPhase, podReadyCondition, statusUpdate, timeOf, type Rec
+  claimObjects, controllerKeys, controllerOf, controllerRef, eventCommand, intOf, isPodActive, isPodAvailable, isPodReady, isRecord, maxRestarts,
+  labelSelectorOf, namespaceOf, objectKey, omitZero, podNodeName, podPhase, podReadyCondition, statusUpdate, timeOf, type Rec
 } from './common.ts'
 
 /**
@@ -75,17 +75,6 @@ interface ReplicaSetSpecView {
 
 const specOf = (rs: KubeObject): ReplicaSetSpecView => (isRecord(rs.spec) ? rs.spec : {}) as ReplicaSetSpecView
 
-/** The ReplicaSet's selector; undefined when it is missing, invalid or empty (Kubernetes refuses to select everything). */
-export function selectorOf (o: KubeObject): LabelSelector | undefined {
-  const spec = specOf(o).selector
-  if (!isRecord(spec)) return undefined
-  const parsed = labelSelectorFromSpec(spec)
-  return parsed.ok && parsed.value.length > 0 ? parsed.value : undefined
-}
-
-/** `namespace/name`: a ReplicaSet's key. */
-export const replicaSetKey = (rs: KubeObject): string => `${namespaceOf(rs)}/${rs.metadata.name}`
-
 /**
  * The ReplicaSets a change to `pod` concerns (the controller's pod handler):
  * its controller, when that is a ReplicaSet; for an orphan, those of its
@@ -93,12 +82,7 @@ export const replicaSetKey = (rs: KubeObject): string => `${namespaceOf(rs)}/${r
  * pod's namespace.
  */
 export function replicaSetKeysForPod (pod: KubeObject, replicaSets: readonly KubeObject[]): string[] {
-  const ref = controllerOf(pod)
-  if (ref !== undefined) return ref.kind === 'ReplicaSet' ? [`${namespaceOf(pod)}/${ref.name}`] : []
-  return replicaSets.filter(rs => {
-    const selector = selectorOf(rs)
-    return selector !== undefined && rs.metadata.deletionTimestamp === undefined && matchesLabels(selector, pod.metadata.labels)
-  }).map(replicaSetKey)
+  return controllerKeys(pod, 'ReplicaSet', replicaSets)
 }
 
 /**
@@ -136,8 +120,8 @@ export function reconcileReplicaSets (input: ReplicaSetControllerInput): ObjectC
   // The controller above each ReplicaSet, for counting a Deployment's pods across its ReplicaSets on one node.
   const ownerOfRs = new Map(input.replicaSets.map(rs => [rs.metadata.uid, controllerOf(rs)?.uid ?? rs.metadata.uid]))
   for (const rs of input.replicaSets) {
-    if (input.only !== undefined && !input.only.has(replicaSetKey(rs))) continue
-    const selector = selectorOf(rs)
+    if (input.only !== undefined && !input.only.has(objectKey(rs))) continue
+    const selector = labelSelectorOf(rs)
     if (selector === undefined) continue
     const claimed = claimObjects(rs, 'pods', p => matchesLabels(selector, p.metadata.labels), podsByNamespace.get(namespaceOf(rs)) ?? [], input.now, isPodActive)
     commands.push(...claimed.commands)

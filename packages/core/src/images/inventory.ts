@@ -1,6 +1,7 @@
 import type { KubeObject } from '../store/types.ts'
 import { parseImageRef, withDefaultTag } from './ref.ts'
 import type { ImageRecord } from './records.ts'
+import { nodeIsReady } from '../controllers/common.ts'
 
 /**
  * Which node holds which image, cluster-wide. Every kubelet reports its
@@ -73,10 +74,6 @@ export function imagesOfNode (node: KubeObject): NodeImage[] {
     (e as NodeImage).names.every(n => typeof n === 'string') && typeof (e as NodeImage).sizeBytes === 'number')
 }
 
-function isReady (node: KubeObject): boolean {
-  const conditions = (node.status as { conditions?: Array<{ type?: string, status?: string }> } | undefined)?.conditions ?? []
-  return conditions.some(c => c.type === 'Ready' && c.status === 'True')
-}
 
 export interface ImageHolder {
   readonly node: string
@@ -96,7 +93,7 @@ export function holdingsOf (key: string, nodes: readonly KubeObject[]): ImageHol
     for (const entry of imagesOfNode(node)) {
       const id = entry.names.find(isImageID)
       if (id !== undefined && entry.names.some(n => !isImageID(n) && imageKey(n) === key)) {
-        out.push({ node: node.metadata.name, ready: isReady(node), id, sizeBytes: entry.sizeBytes })
+        out.push({ node: node.metadata.name, ready: nodeIsReady(node), id, sizeBytes: entry.sizeBytes })
       }
     }
   }
@@ -185,7 +182,7 @@ export function clusterImages (nodes: readonly KubeObject[], records: ReadonlyMa
  */
 export function soleHoldings (nodes: readonly KubeObject[], self: string, records: ReadonlyMap<string, ImageRecord> = new Map()): Array<{ id: string, sizeBytes: number }> {
   if (nodes.length < 2) return []
-  const counted = nodes.filter(n => n.metadata.name === self || isReady(n))
+  const counted = nodes.filter(n => n.metadata.name === self || nodeIsReady(n))
   const holders = new Map<string, { sizeBytes: number, nodes: Set<string> }>()
   for (const row of clusterImages(counted, records)) {
     const h = holders.get(row.id) ?? { sizeBytes: row.sizeBytes, nodes: new Set<string>() }
